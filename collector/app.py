@@ -1,0 +1,54 @@
+"""The collector's ASGI application, built by create_app(settings): no engine or settings exist at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from collector import migrate
+from collector.errors import install_error_handlers
+from collector.routes import health, ingest, query
+from collector.runtime import Runtime
+from collector.settings import CollectorSettings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+ShadowScope's collector: sensors and the browser extension's gateway deliver AI-tool usage events here;
+reviewers and consultants read them back.
+
+Authenticate with an API key created by `shadowscope collector keys create`:
+`Authorization: Bearer ss_<key id>_<secret>`. Sensor keys send network events for their own sensor id,
+browser keys send browser events, read keys query. Every error is JSON: `{"error": {"status", "code",
+"message", "details": [{"field", "problem"}]}}`.
+"""
+
+
+def create_app(settings: CollectorSettings) -> FastAPI:
+    runtime = Runtime.start(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.auto_migrate:
+            await run_in_threadpool(migrate.upgrade, runtime.engine)
+        log.info("collector ready", extra={"database": runtime.engine.url.render_as_string(hide_password=True)})
+        yield
+        runtime.engine.dispose()
+
+    app = FastAPI(
+        title="ShadowScope collector",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(ingest.router)
+    app.include_router(query.router)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,125 @@
+"""The ingest use case: authorise a validated batch, reduce it to rows, store it whole or not at all."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from collector import store
+from collector.content_hash import ContentHasher
+from collector.keys import Principal, Scope
+from events.models import (
+    BROWSER_KINDS,
+    EventBatch,
+    NetworkUsageEvent,
+    PasteEvent,
+    PromptEvent,
+    UploadEvent,
+    VisitEvent,
+)
+
+log = logging.getLogger(__name__)
+
+# Fields that become columns; everything else of an event is kept in its JSON detail.
+_NETWORK_COLUMNS = {
+    "event_id", "kind", "sensor_id", "client_ip", "tool_id", "first_seen", "last_seen", "bytes_up", "bytes_down",
+}  # fmt: skip
+_BROWSER_COLUMNS = {"event_id", "kind", "device_id", "user", "tool_id", "occurred_at"}
+
+
+class IngestForbidden(Exception):
+    """The key may not send (some of) these events; the message names the first offending event."""
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    batch_id: UUID
+    received: int
+    stored: int
+    duplicate_batch: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RowBuilder:
+    hasher: ContentHasher
+    keep_prompt_text: bool
+
+    def row(self, event: NetworkUsageEvent | VisitEvent | PromptEvent | PasteEvent | UploadEvent) -> dict[str, Any]:
+        if isinstance(event, NetworkUsageEvent):
+            return {
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "source_id": event.sensor_id,
+                "client": str(event.client_ip),
+                "tool_id": event.tool_id,
+                "occurred_at": event.first_seen,
+                "last_seen": event.last_seen,
+                "bytes_up": event.bytes_up,
+                "bytes_down": event.bytes_down,
+                "detail": event.model_dump(mode="json", exclude=_NETWORK_COLUMNS),
+            }
+        detail = event.model_dump(mode="json", exclude=_BROWSER_COLUMNS | {"text"})
+        bytes_up = 0
+        if isinstance(event, PromptEvent | PasteEvent):
+            if event.text is not None:
+                bytes_up = len(event.text.encode("utf-8"))
+                detail["text_hmac"] = self.hasher.hexdigest(event.text)
+                detail["text_length"] = len(event.text)
+                if self.keep_prompt_text:
+                    detail["text"] = event.text
+            elif event.findings is not None:
+                bytes_up = event.findings.text_length
+        elif isinstance(event, UploadEvent):
+            bytes_up = event.file_size
+        return {
+            "event_id": event.event_id,
+            "kind": event.kind,
+            "source_id": event.device_id,
+            "client": event.user or event.device_id,
+            "tool_id": event.tool_id,
+            "occurred_at": event.occurred_at,
+            "last_seen": event.occurred_at,
+            "bytes_up": bytes_up,
+            "bytes_down": 0,
+            "detail": detail,
+        }
+
+
+def authorize(principal: Principal, batch: EventBatch) -> None:
+    for index, event in enumerate(batch.events):
+        if isinstance(event, NetworkUsageEvent):
+            if principal.scope is not Scope.SENSOR:
+                raise IngestForbidden(f"events[{index}]: a {principal.scope} key may not send network events")
+            if event.sensor_id != principal.sensor_id:
+                raise IngestForbidden(
+                    f"events[{index}].sensor_id is {event.sensor_id!r} but this key belongs to sensor "
+                    f"{principal.sensor_id!r}"
+                )
+        elif event.kind in BROWSER_KINDS and principal.scope is not Scope.BROWSER:
+            raise IngestForbidden(f"events[{index}]: a {principal.scope} key may not send browser events")
+
+
+def ingest_batch(
+    sessions: sessionmaker[Session], principal: Principal, batch: EventBatch, rows: RowBuilder
+) -> IngestResult:
+    """Store a batch atomically and idempotently: a re-sent batch or event stores nothing twice."""
+    authorize(principal, batch)
+    prepared = [rows.row(event) for event in batch.events]
+    with sessions.begin() as session:
+        batch_pk = store.claim_batch(
+            session, batch.batch_id, principal.api_key_pk, batch.schema_version, batch.sent_at, len(prepared)
+        )
+        if batch_pk is None:
+            log.info("duplicate batch", extra={"batch_id": str(batch.batch_id), "key_id": principal.key_id})
+            return IngestResult(batch.batch_id, len(prepared), 0, duplicate_batch=True)
+        stored = store.insert_events(session, batch_pk, prepared)
+        store.set_stored_count(session, batch_pk, stored)
+    log.info(
+        "batch stored",
+        extra={"batch_id": str(batch.batch_id), "key_id": principal.key_id, "events": len(prepared), "new": stored},
+    )
+    return IngestResult(batch.batch_id, len(prepared), stored, duplicate_batch=False)

@@ -1,0 +1,120 @@
+"""Database tables. The collector is the only owner of the database; producers reach it through the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments a column declared exactly INTEGER PRIMARY KEY.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+# JSONB on PostgreSQL: indexable and compact; plain JSON text elsewhere.
+JSON_TYPE = JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ApiKey(Base):
+    """A producer's or reader's credential. Only a SHA-256 of the secret is kept; the key id is its public part."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(16))
+    sensor_id: Mapped[str | None] = mapped_column(String(128))
+    description: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IngestBatch(Base):
+    """One accepted batch; its id makes a re-sent batch a no-op."""
+
+    __tablename__ = "ingest_batches"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    schema_version: Mapped[str] = mapped_column(String(16))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    event_count: Mapped[int] = mapped_column(Integer)
+    stored_count: Mapped[int] = mapped_column(Integer)
+
+
+class StoredEvent(Base):
+    """Every event kind in one table: the columns queries filter on, and the rest of the event as JSON."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_occurred_at_id", "occurred_at", "id"),
+        Index("ix_events_tool_id_occurred_at", "tool_id", "occurred_at"),
+        Index("ix_events_client_occurred_at", "client", "occurred_at"),
+        Index("ix_events_source_id_occurred_at", "source_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batches.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # The sensor id for network events, the device id for browser events.
+    source_id: Mapped[str] = mapped_column(String(128))
+    # The client IP for network events; the user (or else the device) for browser events.
+    client: Mapped[str] = mapped_column(String(256))
+    tool_id: Mapped[str | None] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    bytes_up: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())

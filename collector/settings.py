@@ -1,0 +1,84 @@
+"""Collector settings: environment (prefix SHADOWSCOPE_COLLECTOR_), an optional TOML file, then defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "SHADOWSCOPE_COLLECTOR_"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "shadowscope"
+
+
+class CollectorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Where the embedded SQLite database and keys live."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Unset: SQLite in data_dir.",
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0, description="Larger ingest bodies are refused with 413."
+    )
+    store_prompt_text: bool = Field(
+        default=False,
+        description="Keep raw prompt text in the database. Off: text is reduced to a keyed hash and length.",
+    )
+    auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
+    query_page_max: int = Field(default=1000, gt=0, le=10_000)
+
+    @field_validator("database_url")
+    @classmethod
+    def _no_blank_url(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+pysqlite:///{self.data_dir / 'shadowscope.db'}"
+
+    @property
+    def hash_key_file(self) -> Path:
+        return self.data_dir / "content-hash.key"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then the environment, then the TOML file (if load_settings named one).
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> CollectorSettings:
+    """Build settings once per entry point; `overrides` set to None are left to the other sources."""
+    settings_cls: type[CollectorSettings] = CollectorSettings
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"collector config file not found: {config_file}")
+
+        class CollectorSettingsFromFile(CollectorSettings):
+            model_config = SettingsConfigDict(**{**CollectorSettings.model_config, "toml_file": config_file})
+
+        settings_cls = CollectorSettingsFromFile
+    return settings_cls(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,57 @@
+"""Data access for the ingest path. Functions take a Session and never commit: the use case owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Insert, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from collector.models import IngestBatch, StoredEvent
+
+
+def _insert_ignoring_duplicates(session: Session, table: Table, conflict_column: str) -> Insert:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+    raise NotImplementedError(f"database {dialect} is not supported (SQLite and PostgreSQL are)")
+
+
+def claim_batch(
+    session: Session,
+    batch_id: uuid.UUID,
+    api_key_pk: int,
+    schema_version: str,
+    sent_at: datetime,
+    event_count: int,
+) -> int | None:
+    """Record a batch; return its row id, or None when the batch id was stored before."""
+    statement = _insert_ignoring_duplicates(session, IngestBatch.__table__, "batch_id")  # type: ignore[arg-type]
+    row = session.execute(
+        statement.values(
+            batch_id=batch_id,
+            api_key_id=api_key_pk,
+            schema_version=schema_version,
+            sent_at=sent_at,
+            event_count=event_count,
+            stored_count=0,
+        ).returning(IngestBatch.id)
+    ).first()
+    return None if row is None else int(row[0])
+
+
+def insert_events(session: Session, batch_pk: int, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert a batch's event rows, skipping event ids stored before; return how many were new."""
+    statement = _insert_ignoring_duplicates(session, StoredEvent.__table__, "event_id")  # type: ignore[arg-type]
+    result = session.execute(statement.returning(StoredEvent.event_id), [{**row, "batch_id": batch_pk} for row in rows])
+    return len(result.all())
+
+
+def set_stored_count(session: Session, batch_pk: int, stored: int) -> None:
+    session.get_one(IngestBatch, batch_pk).stored_count = stored
