@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "SHADOWSCOPE_COLLECTOR_"
+CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG_FILE"
 
 
 def default_data_dir() -> Path:
@@ -71,8 +72,13 @@ class CollectorSettings(BaseSettings):
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> CollectorSettings:
-    """Build settings once per entry point; `overrides` set to None are left to the other sources."""
+    """Build settings once per entry point; `overrides` set to None are left to the other sources.
+
+    The TOML file is `config_file`, else the one SHADOWSCOPE_COLLECTOR_CONFIG_FILE names, else none.
+    """
     settings_cls: type[CollectorSettings] = CollectorSettings
+    if config_file is None and os.environ.get(CONFIG_FILE_ENV):
+        config_file = Path(os.environ[CONFIG_FILE_ENV])
     if config_file is not None:
         if not config_file.is_file():
             raise FileNotFoundError(f"collector config file not found: {config_file}")

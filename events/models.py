@@ -16,6 +16,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 from uuid import UUID
 
+from events.labels import DataLabel
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -129,7 +130,7 @@ class NetworkUsageEvent(EventBase):
 class ContentFindings(ContractModel):
     """What the device found in text it kept to itself: labels, entity counts and a keyed hash, never the text."""
 
-    labels: tuple[Label, ...] = Field(default=(), max_length=32)
+    labels: tuple[DataLabel, ...] = Field(default=(), max_length=len(DataLabel))
     entity_counts: dict[Label, Annotated[int, Field(ge=0)]] = Field(default_factory=dict, max_length=64)
     text_hmac: Sha256Hex = Field(description="HMAC-SHA256 of the text under the organisation's key.")
     text_length: int = Field(ge=0)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# System packages the tests use: PostgreSQL server binaries (a throwaway server per test run).
+# Installed only when running as root and missing; otherwise the affected tests skip and say how to enable them.
+set -euo pipefail
+
+need=()
+ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "note: ${need[*]} missing and not root; the PostgreSQL tests will skip (run 'sudo apt-get install ${need[*]}')" >&2
+  exit 0
+fi
+echo "installing ${need[*]} for the test suite" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts a cluster on install; the tests start their own, so stop the packaged one if it runs.
+if command -v pg_ctlcluster >/dev/null 2>&1; then
+  for cluster in $(ls /etc/postgresql/*/ 2>/dev/null || true); do :; done
+  service postgresql stop >/dev/null 2>&1 || true
+fi

@@ -1,0 +1,3 @@
+from shadowscope.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""`shadowscope demo`: the main job end to end on embedded defaults.
+
+Starts a real collector process on SQLite, delivers the bundled sample batches over HTTP the way a sensor and
+the browser gateway do, re-sends one to show idempotency, sends a broken one to show the error, and reports
+what was stored.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import typer
+
+from collector.keys import IssuedKey, Scope, create_key
+from collector.settings import load_settings
+from events.models import EventBatch
+from sensor.delivery import CollectorClient, DeliveryRefused
+from shadowscope.database import open_sessions
+
+SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample-data"
+READY_TIMEOUT_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _issue_keys(data_dir: Path, sensor_id: str) -> dict[Scope, IssuedKey]:
+    with open_sessions(load_settings(data_dir=data_dir)) as sessions, sessions.begin() as session:
+        return {
+            Scope.SENSOR: create_key(session, Scope.SENSOR, sensor_id, "demo sensor"),
+            Scope.BROWSER: create_key(session, Scope.BROWSER, None, "demo browser gateway"),
+            Scope.READ: create_key(session, Scope.READ, None, "demo reader"),
+        }
+
+
+def _wait_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the collector exited with status {server.returncode} before it was ready")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the collector was not ready within {READY_TIMEOUT_S:.0f}s")
+
+
+def _deliver(base_url: str, keys: dict[Scope, IssuedKey]) -> None:
+    network = EventBatch.model_validate_json((SAMPLE_DIR / "network-batch.json").read_bytes())
+    browser = EventBatch.model_validate_json((SAMPLE_DIR / "browser-batch.json").read_bytes())
+    with CollectorClient(base_url, keys[Scope.SENSOR].token) as sensor:
+        receipt = sensor.send(network)
+        typer.echo(f"sensor batch: {receipt.received} events received, {receipt.stored} stored")
+        receipt = sensor.send(network)
+        typer.echo(f"same batch again: {receipt.stored} stored (duplicate batch: {receipt.duplicate_batch})")
+        broken = network.model_dump(mode="json")
+        broken["batch_id"] = "00000000-0000-4000-8000-000000000000"
+        broken["events"][3]["bytes_up"] = -5
+        response = httpx.post(f"{base_url}/api/v1/batches", json=broken,
+                              headers={"Authorization": f"Bearer {keys[Scope.SENSOR].token}"})  # fmt: skip
+        typer.echo(f"batch with one bad event: HTTP {response.status_code}: {response.json()['error']['message']}")
+    with CollectorClient(base_url, keys[Scope.BROWSER].token) as gateway:
+        receipt = gateway.send(browser)
+        typer.echo(f"browser batch: {receipt.received} events received, {receipt.stored} stored")
+        try:
+            gateway.send(network)
+        except DeliveryRefused as error:
+            typer.echo(f"network events under a browser key: {error}")
+
+
+def _show_usage(base_url: str, reader: IssuedKey) -> None:
+    response = httpx.get(f"{base_url}/api/v1/usage", params={"group_by": "tool"},
+                         headers={"Authorization": f"Bearer {reader.token}"})  # fmt: skip
+    response.raise_for_status()
+    typer.echo("\nAI-tool usage stored by the collector (GET /api/v1/usage):")
+    typer.echo(f"{'tool':<20}{'events':>8}{'clients':>9}{'MB up':>9}{'MB down':>9}")
+    for row in response.json()["rows"]:
+        typer.echo(f"{row['tool_id'] or '(unknown)':<20}{row['events']:>8}{row['clients']:>9}"
+                   f"{row['bytes_up'] / 1e6:>9.2f}{row['bytes_down'] / 1e6:>9.2f}")  # fmt: skip
+
+
+def run_demo(workdir: Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    sensor_id = EventBatch.model_validate_json((SAMPLE_DIR / "network-batch.json").read_bytes()).events[0]
+    keys = _issue_keys(workdir, getattr(sensor_id, "sensor_id", "demo"))
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "shadowscope", "collector", "serve", "--data-dir", str(workdir),
+               "--port", str(port)]  # fmt: skip
+    typer.echo(f"starting the collector on {base_url} (SQLite in {workdir})")
+    server = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+    try:
+        _wait_ready(base_url, server)
+        _deliver(base_url, keys)
+        _show_usage(base_url, keys[Scope.READ])
+        typer.echo(f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "
+                   f"{workdir} --group-by tool,client")  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,128 @@
+"""`shadowscope report`: what the collector has stored, as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail
+
+if TYPE_CHECKING:
+    from collector.queries import EventFilter
+
+app = typer.Typer(help="Report what the collector has stored: AI-tool usage and events.", no_args_is_help=True)
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+class Grouping(StrEnum):
+    TOOL = "tool"
+    CLIENT = "client"
+    TOOL_AND_CLIENT = "tool,client"
+
+
+Since = Annotated[datetime | None, typer.Option(help="From this time (UTC unless an offset is given).")]
+Until = Annotated[datetime | None, typer.Option(help="Before this time.")]
+Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
+
+
+def _event_filter(since: datetime | None, until: datetime | None, tool: str | None, client: str | None,
+                  sensor: str | None) -> EventFilter:  # fmt: skip
+    from datetime import UTC
+
+    from collector.queries import EventFilter
+
+    def aware(value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+    if since and until and aware(until) <= aware(since):  # type: ignore[operator]
+        raise fail("--until must be later than --since")
+    return EventFilter(since=aware(since), until=aware(until), tool_id=tool, client=client, source_id=sensor)
+
+
+def _emit(rows: list[dict[str, Any]], columns: list[str], output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+    elif output is OutputFormat.CSV:
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*("" if row.get(c) is None else str(row[c]) for c in columns))
+        Console().print(table)
+
+
+@app.command()
+def usage(
+    since: Since = None,
+    until: Until = None,
+    tool: Annotated[str | None, typer.Option(help="Only this AI tool id.")] = None,
+    client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
+    sensor: Annotated[str | None, typer.Option(help="Only this sensor or device.")] = None,
+    group_by: Annotated[Grouping, typer.Option(help="Group rows by tool, client or both.")] = Grouping.TOOL,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
+    output: Format = OutputFormat.TABLE,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """AI-tool usage: events, distinct clients and bytes up/down, biggest uploaders first."""
+    from collector.queries import UsageGrouping
+    from collector.queries import usage as usage_query
+    from collector.settings import load_settings
+    from shadowscope.database import open_sessions
+
+    where = _event_filter(since, until, tool, client, sensor)
+    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
+    with open_sessions(settings) as sessions, sessions() as session:
+        rows = usage_query(session, where, UsageGrouping(group_by.value), 0, limit)
+    columns = [*group_by.value.replace("tool", "tool_id").split(","), "events", "clients", "bytes_up",
+               "bytes_down", "first_seen", "last_seen"]  # fmt: skip
+    _emit([asdict(row) for row in rows], columns, output)
+
+
+@app.command()
+def events(
+    since: Since = None,
+    until: Until = None,
+    tool: Annotated[str | None, typer.Option(help="Only this AI tool id.")] = None,
+    client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
+    sensor: Annotated[str | None, typer.Option(help="Only this sensor or device.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
+    output: Format = OutputFormat.TABLE,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Stored events in arrival order (content is never shown: only labels, hashes and sizes are stored)."""
+    from collector.queries import list_events
+    from collector.settings import load_settings
+    from shadowscope.database import open_sessions
+
+    where = _event_filter(since, until, tool, client, sensor)
+    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
+    with open_sessions(settings) as sessions, sessions() as session:
+        page = list_events(session, where, None, limit)
+        rows = [
+            {"id": e.id, "kind": e.kind, "occurred_at": e.occurred_at, "source": e.source_id, "client": e.client,
+             "tool_id": e.tool_id, "bytes_up": e.bytes_up, "bytes_down": e.bytes_down, "detail": e.detail}
+            for e in page.events
+        ]  # fmt: skip
+    columns = ["id", "kind", "occurred_at", "source", "client", "tool_id", "bytes_up", "bytes_down"]
+    _emit(rows, columns if output is OutputFormat.TABLE else [*columns, "detail"], output)
