@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from collector import migrate
+from collector.body_limit import BodySizeLimit
 from collector.errors import install_error_handlers
 from collector.routes import health, ingest, query
 from collector.runtime import Runtime
@@ -44,8 +45,8 @@ def create_app(settings: CollectorSettings) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(ingest.router)
