@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -48,10 +48,11 @@ class ApiError(Exception):
         self.details = list(details)
 
 
-def error_response(error: ApiError, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = ErrorResponse(error=ErrorInfo(status=error.status, code=error.code, message=error.message,
-                                         details=error.details))  # fmt: skip
-    return JSONResponse(body.model_dump(), status_code=error.status, headers=headers)
+def error_response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorInfo(status=error.status, code=error.code, message=error.message, details=error.details)
+    )
+    return JSONResponse(body.model_dump(), status_code=error.status, headers=dict(headers or {}))
 
 
 def field_path(location: Iterable[Any]) -> str:

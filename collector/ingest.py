@@ -26,8 +26,16 @@ log = logging.getLogger(__name__)
 
 # Fields that become columns; everything else of an event is kept in its JSON detail.
 _NETWORK_COLUMNS = {
-    "event_id", "kind", "sensor_id", "client_ip", "tool_id", "first_seen", "last_seen", "bytes_up", "bytes_down",
-}  # fmt: skip
+    "event_id",
+    "kind",
+    "sensor_id",
+    "client_ip",
+    "tool_id",
+    "first_seen",
+    "last_seen",
+    "bytes_up",
+    "bytes_down",
+}
 _BROWSER_COLUMNS = {"event_id", "kind", "device_id", "user", "tool_id", "occurred_at"}
 
 
@@ -111,7 +119,12 @@ def ingest_batch(
     prepared = [rows.row(event) for event in batch.events]
     with sessions.begin() as session:
         batch_pk = store.claim_batch(
-            session, batch.batch_id, principal.api_key_pk, batch.schema_version, batch.sent_at, len(prepared)
+            session,
+            batch_id=batch.batch_id,
+            api_key_pk=principal.api_key_pk,
+            schema_version=batch.schema_version,
+            sent_at=batch.sent_at,
+            event_count=len(prepared),
         )
         if batch_pk is None:
             log.info("duplicate batch", extra={"batch_id": str(batch.batch_id), "key_id": principal.key_id})
@@ -120,6 +133,11 @@ def ingest_batch(
         store.set_stored_count(session, batch_pk, stored)
     log.info(
         "batch stored",
-        extra={"batch_id": str(batch.batch_id), "key_id": principal.key_id, "events": len(prepared), "new": stored},
+        extra={
+            "batch_id": str(batch.batch_id),
+            "key_id": principal.key_id,
+            "events": len(prepared),
+            "new": stored,
+        },
     )
     return IngestResult(batch.batch_id, len(prepared), stored, duplicate_batch=False)

@@ -98,9 +98,7 @@ def _usage_query(where: EventFilter, grouping: UsageGrouping) -> Select[Any]:
     )
 
 
-def usage(
-    session: Session, where: EventFilter, grouping: UsageGrouping, offset: int, limit: int
-) -> list[UsageRow]:
+def usage(session: Session, where: EventFilter, grouping: UsageGrouping, offset: int, limit: int) -> list[UsageRow]:
     rows = session.execute(_usage_query(where, grouping).offset(offset).limit(limit)).mappings()
     return [
         UsageRow(

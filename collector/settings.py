@@ -33,9 +33,7 @@ class CollectorSettings(BaseSettings):
         default=None,
         description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Unset: SQLite in data_dir.",
     )
-    max_body_bytes: int = Field(
-        default=8 * 1024 * 1024, gt=0, description="Larger ingest bodies are refused with 413."
-    )
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="Larger ingest bodies are refused with 413.")
     store_prompt_text: bool = Field(
         default=False,
         description="Keep raw prompt text in the database. Off: text is reduced to a keyed hash and length.",

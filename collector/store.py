@@ -25,6 +25,7 @@ def _insert_ignoring_duplicates(session: Session, table: Table, conflict_column:
 
 def claim_batch(
     session: Session,
+    *,
     batch_id: uuid.UUID,
     api_key_pk: int,
     schema_version: str,

@@ -16,7 +16,6 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 from uuid import UUID
 
-from events.labels import DataLabel
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -27,6 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from events.labels import DataLabel
 
 SCHEMA_MAJOR = 1
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.0"
@@ -39,9 +40,7 @@ MAX_CLOCK_SKEW = timedelta(hours=24)
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 HostName = Annotated[
     str,
-    StringConstraints(
-        max_length=253, pattern=r"^[A-Za-z0-9_*]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$"
-    ),
+    StringConstraints(max_length=253, pattern=r"^[A-Za-z0-9_*]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_-]{1,63})*\.?$"),
 ]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Label = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]

@@ -61,8 +61,8 @@ def network_batch(rng: random.Random) -> EventBatch:
             NetworkUsageEvent(
                 event_id=_uuid(rng),
                 sensor_id=SENSOR_ID,
-                client_ip=f"10.20.0.{rng.randrange(10, 22)}",  # type: ignore[arg-type]
-                server_ip=server_ip,  # type: ignore[arg-type]
+                client_ip=f"10.20.0.{rng.randrange(10, 22)}",
+                server_ip=server_ip,
                 server_port=port,
                 transport=transport,
                 tool_id=tool_id,
@@ -76,31 +76,65 @@ def network_batch(rng: random.Random) -> EventBatch:
                 last_seen=start + timedelta(seconds=rng.randrange(1, 900)),
             )
         )
-    return EventBatch(schema_version=SCHEMA_VERSION, batch_id=_uuid(rng), sent_at=DAY + timedelta(hours=10),
-                      events=tuple(sorted(events, key=lambda e: e.first_seen)))  # fmt: skip
+    return EventBatch(
+        schema_version=SCHEMA_VERSION,
+        batch_id=_uuid(rng),
+        sent_at=DAY + timedelta(hours=10),
+        events=tuple(sorted(events, key=lambda e: e.first_seen)),
+    )
 
 
 def browser_batch(rng: random.Random) -> EventBatch:
     at = DAY + timedelta(hours=2)
     findings = ContentFindings(
-        labels=(DataLabel.PII,), entity_counts={"email_address": 14, "person": 14},
-        text_hmac=f"{rng.getrandbits(256):064x}", text_length=1830,
-    )  # fmt: skip
+        labels=(DataLabel.PII,),
+        entity_counts={"email_address": 14, "person": 14},
+        text_hmac=f"{rng.getrandbits(256):064x}",
+        text_length=1830,
+    )
     events = (
-        VisitEvent(event_id=_uuid(rng), device_id="laptop-0042", user="j.doe", tool_id="openai-chatgpt",
-                   host="chatgpt.com", occurred_at=at),
-        PasteEvent(event_id=_uuid(rng), device_id="laptop-0042", user="j.doe", tool_id="openai-chatgpt",
-                   host="chatgpt.com", occurred_at=at + timedelta(seconds=20), findings=findings),
-        PromptEvent(event_id=_uuid(rng), device_id="laptop-0042", user="j.doe", tool_id="openai-chatgpt",
-                    host="chatgpt.com", occurred_at=at + timedelta(seconds=31),
-                    text="Rewrite this paragraph so it sounds friendlier."),
-        UploadEvent(event_id=_uuid(rng), device_id="laptop-0017", user="a.smith", tool_id="deepl-translator",
-                    host="www.deepl.com", occurred_at=at + timedelta(minutes=7), file_name="supplier-agreement.docx",
-                    file_size=48_213, media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-                    file_sha256=f"{rng.getrandbits(256):064x}"),
-    )  # fmt: skip
-    return EventBatch(schema_version=SCHEMA_VERSION, batch_id=_uuid(rng), sent_at=at + timedelta(minutes=10),
-                      events=events)  # fmt: skip
+        VisitEvent(
+            event_id=_uuid(rng),
+            device_id="laptop-0042",
+            user="j.doe",
+            tool_id="openai-chatgpt",
+            host="chatgpt.com",
+            occurred_at=at,
+        ),
+        PasteEvent(
+            event_id=_uuid(rng),
+            device_id="laptop-0042",
+            user="j.doe",
+            tool_id="openai-chatgpt",
+            host="chatgpt.com",
+            occurred_at=at + timedelta(seconds=20),
+            findings=findings,
+        ),
+        PromptEvent(
+            event_id=_uuid(rng),
+            device_id="laptop-0042",
+            user="j.doe",
+            tool_id="openai-chatgpt",
+            host="chatgpt.com",
+            occurred_at=at + timedelta(seconds=31),
+            text="Rewrite this paragraph so it sounds friendlier.",
+        ),
+        UploadEvent(
+            event_id=_uuid(rng),
+            device_id="laptop-0017",
+            user="a.smith",
+            tool_id="deepl-translator",
+            host="www.deepl.com",
+            occurred_at=at + timedelta(minutes=7),
+            file_name="supplier-agreement.docx",
+            file_size=48_213,
+            media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            file_sha256=f"{rng.getrandbits(256):064x}",
+        ),
+    )
+    return EventBatch(
+        schema_version=SCHEMA_VERSION, batch_id=_uuid(rng), sent_at=at + timedelta(minutes=10), events=events
+    )
 
 
 def render() -> dict[str, str]:

@@ -50,7 +50,7 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.max_delay)
-        backoff = min(self.first_delay * 2**attempt, self.max_delay)
+        backoff: float = min(self.first_delay * 2**attempt, self.max_delay)
         return backoff * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not cryptography
 
 
@@ -73,6 +73,7 @@ class CollectorClient:
         self,
         base_url: str,
         api_key: str,
+        *,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Classify prompt content (PII, health, payment card, financial, legal, credentials).",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Classify prompt content (PII, health, payment card, financial, legal, credentials).",
+    no_args_is_help=True,
+)
 
 
 @app.command()

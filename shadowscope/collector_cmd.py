@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from collector.settings import CollectorSettings
 
 app = typer.Typer(help="Run the collector, migrate its database and manage API keys.", no_args_is_help=True)
-keys_app = typer.Typer(help="Create, list and revoke API keys for sensors, the browser gateway and readers.",
-                       no_args_is_help=True)  # fmt: skip
+keys_app = typer.Typer(
+    help="Create, list and revoke API keys for sensors, the browser gateway and readers.",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 
 
@@ -157,18 +159,24 @@ def list_keys(
 ) -> None:
     """List API keys (ids and metadata, never secrets)."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from collector.keys import list_keys as list_all
     from shadowscope.database import open_sessions
 
-    table = Table("key id", "scope", "sensor", "description", "created", "last used", "revoked")
+    table = Table("scope", "sensor", "description", "created", "last used", "revoked")
+    table.columns.insert(0, Column("key id", no_wrap=True, min_width=16))
     with open_sessions(_settings(config, data_dir, database_url)) as sessions, sessions() as session:
         for key in list_all(session, include_revoked=all_keys):
-            table.add_row(key.key_id, key.scope, key.sensor_id or "", key.description or "",
-                          f"{key.created_at:%Y-%m-%d %H:%M}",
-                          f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
-                          f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "")  # fmt: skip
+            table.add_row(
+                key.key_id,
+                key.scope,
+                key.sensor_id or "",
+                key.description or "",
+                f"{key.created_at:%Y-%m-%d %H:%M}",
+                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
+                f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+            )
     Console().print(table)
 
 

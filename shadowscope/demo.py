@@ -67,8 +67,11 @@ def _deliver(base_url: str, keys: dict[Scope, IssuedKey]) -> None:
         broken = network.model_dump(mode="json")
         broken["batch_id"] = "00000000-0000-4000-8000-000000000000"
         broken["events"][3]["bytes_up"] = -5
-        response = httpx.post(f"{base_url}/api/v1/batches", json=broken,
-                              headers={"Authorization": f"Bearer {keys[Scope.SENSOR].token}"})  # fmt: skip
+        response = httpx.post(
+            f"{base_url}/api/v1/batches",
+            json=broken,
+            headers={"Authorization": f"Bearer {keys[Scope.SENSOR].token}"},
+        )
         typer.echo(f"batch with one bad event: HTTP {response.status_code}: {response.json()['error']['message']}")
     with CollectorClient(base_url, keys[Scope.BROWSER].token) as gateway:
         receipt = gateway.send(browser)
@@ -80,14 +83,19 @@ def _deliver(base_url: str, keys: dict[Scope, IssuedKey]) -> None:
 
 
 def _show_usage(base_url: str, reader: IssuedKey) -> None:
-    response = httpx.get(f"{base_url}/api/v1/usage", params={"group_by": "tool"},
-                         headers={"Authorization": f"Bearer {reader.token}"})  # fmt: skip
+    response = httpx.get(
+        f"{base_url}/api/v1/usage",
+        params={"group_by": "tool"},
+        headers={"Authorization": f"Bearer {reader.token}"},
+    )
     response.raise_for_status()
     typer.echo("\nAI-tool usage stored by the collector (GET /api/v1/usage):")
     typer.echo(f"{'tool':<20}{'events':>8}{'clients':>9}{'MB up':>9}{'MB down':>9}")
     for row in response.json()["rows"]:
-        typer.echo(f"{row['tool_id'] or '(unknown)':<20}{row['events']:>8}{row['clients']:>9}"
-                   f"{row['bytes_up'] / 1e6:>9.2f}{row['bytes_down'] / 1e6:>9.2f}")  # fmt: skip
+        typer.echo(
+            f"{row['tool_id'] or '(unknown)':<20}{row['events']:>8}{row['clients']:>9}"
+            f"{row['bytes_up'] / 1e6:>9.2f}{row['bytes_down'] / 1e6:>9.2f}"
+        )
 
 
 def run_demo(workdir: Path) -> None:
@@ -97,16 +105,27 @@ def run_demo(workdir: Path) -> None:
     keys = _issue_keys(workdir, getattr(sensor_id, "sensor_id", "demo"))
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "shadowscope", "collector", "serve", "--data-dir", str(workdir),
-               "--port", str(port)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "shadowscope",
+        "collector",
+        "serve",
+        "--data-dir",
+        str(workdir),
+        "--port",
+        str(port),
+    ]
     typer.echo(f"starting the collector on {base_url} (SQLite in {workdir})")
     server = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
     try:
         _wait_ready(base_url, server)
         _deliver(base_url, keys)
         _show_usage(base_url, keys[Scope.READ])
-        typer.echo(f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "
-                   f"{workdir} --group-by tool,client")  # fmt: skip
+        typer.echo(
+            f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "
+            f"{workdir} --group-by tool,client"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -37,8 +37,9 @@ Until = Annotated[datetime | None, typer.Option(help="Before this time.")]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
-def _event_filter(since: datetime | None, until: datetime | None, tool: str | None, client: str | None,
-                  sensor: str | None) -> EventFilter:  # fmt: skip
+def _event_filter(
+    since: datetime | None, until: datetime | None, tool: str | None, client: str | None, sensor: str | None
+) -> EventFilter:
     from datetime import UTC
 
     from collector.queries import EventFilter
@@ -92,8 +93,15 @@ def usage(
     settings = load_settings(config, data_dir=data_dir, database_url=database_url)
     with open_sessions(settings) as sessions, sessions() as session:
         rows = usage_query(session, where, UsageGrouping(group_by.value), 0, limit)
-    columns = [*group_by.value.replace("tool", "tool_id").split(","), "events", "clients", "bytes_up",
-               "bytes_down", "first_seen", "last_seen"]  # fmt: skip
+    columns = [
+        *group_by.value.replace("tool", "tool_id").split(","),
+        "events",
+        "clients",
+        "bytes_up",
+        "bytes_down",
+        "first_seen",
+        "last_seen",
+    ]
     _emit([asdict(row) for row in rows], columns, output)
 
 
@@ -120,9 +128,18 @@ def events(
     with open_sessions(settings) as sessions, sessions() as session:
         page = list_events(session, where, None, limit)
         rows = [
-            {"id": e.id, "kind": e.kind, "occurred_at": e.occurred_at, "source": e.source_id, "client": e.client,
-             "tool_id": e.tool_id, "bytes_up": e.bytes_up, "bytes_down": e.bytes_down, "detail": e.detail}
+            {
+                "id": e.id,
+                "kind": e.kind,
+                "occurred_at": e.occurred_at,
+                "source": e.source_id,
+                "client": e.client,
+                "tool_id": e.tool_id,
+                "bytes_up": e.bytes_up,
+                "bytes_down": e.bytes_down,
+                "detail": e.detail,
+            }
             for e in page.events
-        ]  # fmt: skip
+        ]
     columns = ["id", "kind", "occurred_at", "source", "client", "tool_id", "bytes_up", "bytes_down"]
     _emit(rows, columns if output is OutputFormat.TABLE else [*columns, "detail"], output)

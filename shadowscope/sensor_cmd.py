@@ -16,15 +16,27 @@ CollectorUrl = Annotated[
 ]
 ApiKey = Annotated[
     str,
-    typer.Option("--api-key", envvar="SHADOWSCOPE_SENSOR_API_KEY", help="This sensor's API key.",
-                 show_default=False, prompt=False),
-]  # fmt: skip
+    typer.Option(
+        "--api-key",
+        envvar="SHADOWSCOPE_SENSOR_API_KEY",
+        help="This sensor's API key.",
+        show_default=False,
+        prompt=False,
+    ),
+]
 
 
 @app.command()
 def send(
-    batch_files: Annotated[list[Path], typer.Argument(help="Event batch JSON files (the contract in events/).",
-                                                      exists=True, dir_okay=False, readable=True)],
+    batch_files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Event batch JSON files (the contract in events/).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     collector: CollectorUrl = "http://127.0.0.1:8080",
     api_key: ApiKey = "",
 ) -> None:

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from collector import queries
 from collector.deps import ReaderDep, ReadSessionDep, RuntimeDep
 from collector.errors import ApiError, ErrorResponse
 from collector.schemas import EventPageOut, StoredEventOut, UsageOut, UsageRowOut
-from pydantic import AwareDatetime
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
 
@@ -32,9 +32,13 @@ Kind = Annotated[
 
 
 def _filter(
-    since: datetime | None, until: datetime | None, tool: str | None, client: str | None, sensor: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    tool: str | None,
+    client: str | None,
+    sensor: str | None,
     kind: str | None = None,
-) -> queries.EventFilter:  # fmt: skip
+) -> queries.EventFilter:
     if since is not None and until is not None and until <= since:
         raise ApiError(422, "validation_error", "until must be later than since")
     return queries.EventFilter(since=since, until=until, tool_id=tool, client=client, source_id=sensor, kind=kind)

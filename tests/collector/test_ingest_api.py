@@ -33,13 +33,20 @@ def error_of(response: Any) -> dict[str, Any]:
     return error
 
 
-def test_when_a_valid_batch_arrives_then_every_event_is_stored(client: TestClient, keys: Keys, runtime: Runtime) -> None:
+def test_when_a_valid_batch_arrives_then_every_event_is_stored(
+    client: TestClient, keys: Keys, runtime: Runtime
+) -> None:
     body = batch(network_event(), network_event(bytes_up=99_000))
 
     response = client.post(URL, json=body, headers=keys.header(keys.sensor))
 
     assert response.status_code == 201
-    assert response.json() == {"batch_id": body["batch_id"], "received": 2, "stored": 2, "duplicate_batch": False}
+    assert response.json() == {
+        "batch_id": body["batch_id"],
+        "received": 2,
+        "stored": 2,
+        "duplicate_batch": False,
+    }
     assert stored_counts(runtime) == (2, 1)
 
 
@@ -108,14 +115,35 @@ def test_when_storing_fails_midway_then_nothing_of_the_batch_remains(
     [
         (lambda b: b.update(schema_version="2.0"), "schema_version", "not supported"),
         (lambda b: b["events"][0].update(colour="red"), "events[0].colour", "Extra inputs"),
-        (lambda b: b["events"][0].update(first_seen="2026-13-45T00:00:00Z"), "events[0].first_seen", "datetime"),
-        (lambda b: b["events"][0].update(first_seen="2026-11-01T10:00:00"), "events[0].first_seen", "timezone"),
-        (lambda b: b["events"][0].update(first_seen="1970-01-01T00:00:00Z"), "events[0].first_seen", "clock error"),
+        (
+            lambda b: b["events"][0].update(first_seen="2026-13-45T00:00:00Z"),
+            "events[0].first_seen",
+            "datetime",
+        ),
+        (
+            lambda b: b["events"][0].update(first_seen="2026-11-01T10:00:00"),
+            "events[0].first_seen",
+            "timezone",
+        ),
+        (
+            lambda b: b["events"][0].update(first_seen="1970-01-01T00:00:00Z"),
+            "events[0].first_seen",
+            "clock error",
+        ),
         (lambda b: b["events"][0].update(kind="telepathy"), "events[0]", "tag"),
         (lambda b: b.pop("batch_id"), "batch_id", "Field required"),
         (lambda b: b.update(events=[]), "events", "at least 1"),
     ],
-    ids=["schema-major", "unknown-field", "bad-date", "naive-time", "epoch-time", "unknown-kind", "no-id", "empty"],
+    ids=[
+        "schema-major",
+        "unknown-field",
+        "bad-date",
+        "naive-time",
+        "epoch-time",
+        "unknown-kind",
+        "no-id",
+        "empty",
+    ],
 )
 def test_when_the_batch_breaks_the_contract_then_422_names_the_problem(
     client: TestClient, keys: Keys, runtime: Runtime, mutate: Any, field: str, hint: str

@@ -64,7 +64,9 @@ def running_server(bin_dir: Path) -> Iterator[PostgresServer]:
         try:
             pwd.getpwnam("postgres")
         except KeyError as error:
-            raise RuntimeError("running as root needs the 'postgres' system user (apt-get install postgresql)") from error
+            raise RuntimeError(
+                "running as root needs the 'postgres' system user (apt-get install postgresql)"
+            ) from error
     base = Path(tempfile.mkdtemp(prefix="shadowscope-pg-"))
     base.chmod(0o755)
     data_dir, socket_dir = base / "data", base / "sock"
@@ -76,21 +78,49 @@ def running_server(bin_dir: Path) -> Iterator[PostgresServer]:
     log_file.touch()
     _hand_over(log_file)
     subprocess.run(
-        _as_server_user([str(bin_dir / "initdb"), "-D", str(data_dir), "-U", SUPERUSER, "-A", "trust",
-                         "-E", "UTF8", "--no-sync"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_server_user(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data_dir),
+                "-U",
+                SUPERUSER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     options = f"-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -F -c fsync=off -c max_connections=200"
     subprocess.run(
-        _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-l", str(log_file), "-o", options,
-                         "-w", "-t", "60", "start"]),
-        check=True, capture_output=True,
-    )  # fmt: skip
+        _as_server_user(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data_dir),
+                "-l",
+                str(log_file),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield PostgresServer(host="127.0.0.1", port=port, user=SUPERUSER)
     finally:
         subprocess.run(
             _as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data_dir), "-m", "immediate", "-w", "stop"]),
-            check=False, capture_output=True,
-        )  # fmt: skip
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
