@@ -1,0 +1,1 @@
+"""Backend for the browser extension: enrolment, policy and telemetry (importable as `extension_api`)."""
