@@ -50,8 +50,14 @@ def claim_batch(
 def insert_events(session: Session, batch_pk: int, rows: Sequence[dict[str, Any]]) -> int:
     """Insert a batch's event rows, skipping event ids stored before; return how many were new."""
     statement = _insert_ignoring_duplicates(session, StoredEvent.__table__, "event_id")  # type: ignore[arg-type]
-    result = session.execute(statement.returning(StoredEvent.event_id), [{**row, "batch_id": batch_pk} for row in rows])
-    return len(result.all())
+    parameters = [{**row, "batch_id": batch_pk} for row in rows]
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite: a plain executemany runs in the driver's C loop, and its row count is the number of rows actually
+        # inserted (conflicting ones are skipped); RETURNING would cost a third of the insert time.
+        return int(session.execute(statement, parameters).rowcount)
+    # PostgreSQL: SQLAlchemy sends executemany as batched multi-row INSERTs that report no total row count, so
+    # the inserted ids come back through RETURNING instead.
+    return len(session.execute(statement.returning(StoredEvent.event_id), parameters).all())
 
 
 def set_stored_count(session: Session, batch_pk: int, stored: int) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -22,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyAddress,
     StringConstraints,
     field_validator,
     model_validator,
@@ -96,9 +96,9 @@ class NetworkUsageEvent(EventBase):
 
     kind: Literal["network_usage"] = "network_usage"
     sensor_id: Identifier
-    client_ip: IPv4Address | IPv6Address
+    client_ip: IPvAnyAddress
     client_name: HostName | None = Field(default=None, description="Client host name, when the sensor knows it.")
-    server_ip: IPv4Address | IPv6Address
+    server_ip: IPvAnyAddress
     server_port: int = Field(ge=0, le=65535)
     transport: Transport
     tool_id: Identifier | None = Field(

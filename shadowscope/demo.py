@@ -19,7 +19,7 @@ import typer
 
 from collector.keys import IssuedKey, Scope, create_key
 from collector.settings import load_settings
-from events.models import EventBatch
+from events.models import EventBatch, NetworkUsageEvent
 from sensor.delivery import CollectorClient, DeliveryRefused
 from shadowscope.database import open_sessions
 
@@ -101,8 +101,9 @@ def _show_usage(base_url: str, reader: IssuedKey) -> None:
 def run_demo(workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    sensor_id = EventBatch.model_validate_json((SAMPLE_DIR / "network-batch.json").read_bytes()).events[0]
-    keys = _issue_keys(workdir, getattr(sensor_id, "sensor_id", "demo"))
+    network = EventBatch.model_validate_json((SAMPLE_DIR / "network-batch.json").read_bytes())
+    sensor_id = next(event.sensor_id for event in network.events if isinstance(event, NetworkUsageEvent))
+    keys = _issue_keys(workdir, sensor_id)
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [
