@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from collector import migrate
 from collector.body_limit import BodySizeLimit
 from collector.errors import install_error_handlers
-from collector.routes import health, ingest, query
+from collector.routes import health, ingest, policy, query
 from collector.runtime import Runtime
 from collector.settings import CollectorSettings
 
@@ -51,5 +51,6 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(ingest.router)
     app.include_router(query.router)
+    app.include_router(policy.router)
     app.include_router(health.router)
     return app

@@ -52,4 +52,5 @@ def require_scope(*allowed: Scope) -> Callable[[RuntimeDep, CredentialsDep], Pri
 
 
 ProducerDep = Annotated[Principal, Depends(require_scope(Scope.SENSOR, Scope.BROWSER))]
-ReaderDep = Annotated[Principal, Depends(require_scope(Scope.READ))]
+ReaderDep = Annotated[Principal, Depends(require_scope(Scope.READ, Scope.ADMIN))]
+AdminDep = Annotated[Principal, Depends(require_scope(Scope.ADMIN))]

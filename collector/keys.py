@@ -27,7 +27,8 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class Scope(StrEnum):
     SENSOR = "sensor"  # may send network usage events for its own sensor id
     BROWSER = "browser"  # may send browser events (the extension API's gateway)
-    READ = "read"  # may query events and usage
+    READ = "read"  # may query events, usage and the policy
+    ADMIN = "admin"  # may change the organisation's policy (and read)
 
 
 class ApiKeyError(Exception):

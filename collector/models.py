@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    UniqueConstraint,
     Uuid,
     func,
 )
@@ -26,7 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -118,3 +119,31 @@ class StoredEvent(Base):
     bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class PolicyChange(Base):
+    """Append-only history of the organisation's AI-tool policy: every change is a new version."""
+
+    __tablename__ = "policy_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # the policy version this change created
+    subject_kind: Mapped[str] = mapped_column(String(16))  # tool | category | default
+    subject: Mapped[str] = mapped_column(String(128))
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    new_status: Mapped[str | None] = mapped_column(String(16))  # None: the entry was removed
+    actor: Mapped[str] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class PolicyEntry(Base):
+    """The policy in force: one status per tool, per category, and the default."""
+
+    __tablename__ = "policy_entries"
+    __table_args__ = (UniqueConstraint("subject_kind", "subject"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    change_id: Mapped[int] = mapped_column(ForeignKey("policy_changes.id"))

@@ -11,6 +11,7 @@ from collector.content_hash import ContentHasher
 from collector.db import build_engine, build_session_factory
 from collector.ingest import RowBuilder
 from collector.settings import CollectorSettings
+from rules.catalog import Catalog, load_catalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     rows: RowBuilder
+    catalog: Catalog
 
     @classmethod
     def start(cls, settings: CollectorSettings) -> Runtime:
@@ -29,4 +31,5 @@ class Runtime:
             engine=engine,
             sessions=build_session_factory(engine),
             rows=RowBuilder(hasher=hasher, keep_prompt_text=settings.store_prompt_text),
+            catalog=load_catalog(overlays=settings.catalog_overlays),
         )

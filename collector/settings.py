@@ -40,6 +40,9 @@ class CollectorSettings(BaseSettings):
     )
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     query_page_max: int = Field(default=1000, gt=0, le=10_000)
+    catalog_overlays: tuple[Path, ...] = Field(
+        default=(), description="The deployment's own catalog files, laid over the shipped AI tool catalog."
+    )
 
     @field_validator("database_url")
     @classmethod

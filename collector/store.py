@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import CursorResult, Insert, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,8 @@ def insert_events(session: Session, batch_pk: int, rows: Sequence[dict[str, Any]
     if session.get_bind().dialect.name == "sqlite":
         # SQLite: a plain executemany runs in the driver's C loop, and its row count is the number of rows actually
         # inserted (conflicting ones are skipped); RETURNING would cost a third of the insert time.
-        return int(session.execute(statement, parameters).rowcount)
+        result: CursorResult[Any] = session.execute(statement, parameters)  # type: ignore[assignment]
+        return int(result.rowcount)
     # PostgreSQL: SQLAlchemy sends executemany as batched multi-row INSERTs that report no total row count, so
     # the inserted ids come back through RETURNING instead.
     return len(session.execute(statement.returning(StoredEvent.event_id), parameters).all())

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from shadowscope import classify_cmd, collector_cmd, report_cmd, sensor_cmd
+from shadowscope import classify_cmd, collector_cmd, report_cmd, rules_cmd, sensor_cmd
 
 app = typer.Typer(
     name="shadowscope",
@@ -20,6 +20,7 @@ app.add_typer(collector_cmd.app, name="collector")
 app.add_typer(sensor_cmd.app, name="sensor")
 app.add_typer(classify_cmd.app, name="classify")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(rules_cmd.app, name="rules")
 
 
 @app.callback()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from shadowscope import policy_cmd
 from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ keys_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(keys_app, name="keys")
+app.add_typer(policy_cmd.app, name="policy")
 
 
 def _settings(config: Path | None, data_dir: Path | None, database_url: str | None) -> CollectorSettings:
@@ -124,7 +126,7 @@ def downgrade(
 
 @keys_app.command("create")
 def create_key(
-    scope: Annotated[str, typer.Option(help="sensor, browser or read.")],
+    scope: Annotated[str, typer.Option(help="sensor, browser, read or admin.")],
     sensor_id: Annotated[str | None, typer.Option(help="The sensor this key speaks for (sensor keys).")] = None,
     description: Annotated[str | None, typer.Option(help="Who or what holds the key.")] = None,
     config: ConfigOption = None,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from collector.migrate import head_revision
 from shadowscope.cli import app
 
 runner = CliRunner()
@@ -66,7 +67,7 @@ def test_when_keys_are_managed_from_the_cli_then_they_are_created_listed_and_rev
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["collector", "keys", "create", "--scope", "admin"], "scope must be one of"),
+        (["collector", "keys", "create", "--scope", "root"], "scope must be one of"),
         (["collector", "keys", "create", "--scope", "sensor"], "needs --sensor-id"),
         (["collector", "keys", "revoke", "feedface"], "no API key"),
     ],
@@ -81,7 +82,7 @@ def test_when_key_commands_get_bad_input_then_one_clear_error(tmp_path: Path, ar
 def test_when_migrating_from_the_cli_then_the_database_reaches_head_without_drift(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path)]
 
-    assert "revision 0001" in runner.invoke(app, ["collector", "migrate", *data]).stdout
+    assert f"revision {head_revision()}" in runner.invoke(app, ["collector", "migrate", *data]).stdout
     assert "no drift" in runner.invoke(app, ["collector", "migrate", "--check", *data]).stdout
     assert "revision base" in runner.invoke(app, ["collector", "downgrade", "base", *data]).stdout
 
