@@ -30,7 +30,8 @@ from pydantic import (
 from events.labels import DataLabel
 
 SCHEMA_MAJOR = 1
-SCHEMA_VERSION = f"{SCHEMA_MAJOR}.0"
+# 1.1 added NetworkUsageEvent.flow_count (optional, default 1).
+SCHEMA_VERSION = f"{SCHEMA_MAJOR}.1"
 MAX_BATCH_EVENTS = 1000
 # Timestamps before this are clock errors (an unset RTC reads 1970), not observations.
 EARLIEST_TIMESTAMP = datetime(2020, 1, 1, tzinfo=UTC)
@@ -106,12 +107,13 @@ class NetworkUsageEvent(EventBase):
     )
     server_name: HostName | None = Field(default=None, description="The name the signals carried, if any.")
     signals: tuple[Signal, ...] = Field(min_length=1, max_length=len(Signal))
-    bytes_up: int = Field(ge=0, description="Client to server, IP payload bytes.")
+    bytes_up: int = Field(ge=0, description="Client to server, IP-level bytes (IP headers included).")
     bytes_down: int = Field(ge=0)
     packets_up: int = Field(ge=0)
     packets_down: int = Field(ge=0)
     first_seen: Timestamp
     last_seen: Timestamp
+    flow_count: int = Field(default=1, ge=1, description="Flows summed into this event (client x tool x window).")
 
     @model_validator(mode="after")
     def _check_order(self) -> NetworkUsageEvent:

@@ -1,0 +1,1 @@
+"""Packet sources: capture files (pcap, pcapng) and live interfaces, all yielding (timestamp, linktype, frame)."""
