@@ -22,8 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rules.catalog import Catalog, load_catalog  # noqa: E402
-from rules.hostnames import normalize_host  # noqa: E402
+from rules.catalog import Catalog, load_catalog
+from rules.hostnames import normalize_host
 
 COMMON_TLDS = ["com", "net", "org", "io", "de", "co.uk", "fr", "cn", "ru", "jp", "ai", "dev", "app"]
 

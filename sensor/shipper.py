@@ -38,8 +38,9 @@ class EventBatcher:
     def flush(self) -> None:
         if not self._events:
             return
-        batch = EventBatch(schema_version=SCHEMA_VERSION, batch_id=uuid.uuid4(), sent_at=datetime.now(UTC),
-                           events=tuple(self._events))  # fmt: skip
+        batch = EventBatch(
+            schema_version=SCHEMA_VERSION, batch_id=uuid.uuid4(), sent_at=datetime.now(UTC), events=tuple(self._events)
+        )
         self.spool.write(batch)
         self._events = []
 

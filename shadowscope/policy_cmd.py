@@ -14,8 +14,9 @@ from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-app = typer.Typer(help="Sanctioned, tolerated or unsanctioned: per tool, per category, by default.",
-                  no_args_is_help=True)  # fmt: skip
+app = typer.Typer(
+    help="Sanctioned, tolerated or unsanctioned: per tool, per category, by default.", no_args_is_help=True
+)
 
 Actor = Annotated[str | None, typer.Option(help="Who makes the change (default: cli:<login name>).")]
 Reason = Annotated[str | None, typer.Option(help="Why; kept in the policy history.")]
@@ -105,6 +106,8 @@ def show_history(
 
     with _open(config, data_dir, database_url) as sessions, sessions() as session:
         for change in history(session, limit):
-            typer.echo(f"v{change.id} {change.changed_at:%Y-%m-%d %H:%M} {change.actor}: {change.subject_kind} "
-                       f"{change.subject} {change.old_status or 'unset'} -> {change.new_status or 'unset'}"
-                       + (f" ({change.reason})" if change.reason else ""))  # fmt: skip
+            typer.echo(
+                f"v{change.id} {change.changed_at:%Y-%m-%d %H:%M} {change.actor}: {change.subject_kind} "
+                f"{change.subject} {change.old_status or 'unset'} -> {change.new_status or 'unset'}"
+                + (f" ({change.reason})" if change.reason else "")
+            )

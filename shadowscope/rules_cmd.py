@@ -68,11 +68,21 @@ def lookup(
             continue
         tool, risk = found.value.tool, score(found.value.tool.facts)
         if as_json:
-            typer.echo(json.dumps({
-                "name": name, "tool": tool.id, "vendor": tool.vendor, "category": tool.category.value,
-                "matched": found.entry, "match": found.kind.value, "file": str(found.value.path),
-                "risk_score": risk.total, "facts": tool.facts.model_dump(mode="json"),
-            }))  # fmt: skip
+            typer.echo(
+                json.dumps(
+                    {
+                        "name": name,
+                        "tool": tool.id,
+                        "vendor": tool.vendor,
+                        "category": tool.category.value,
+                        "matched": found.entry,
+                        "match": found.kind.value,
+                        "file": str(found.value.path),
+                        "risk_score": risk.total,
+                        "facts": tool.facts.model_dump(mode="json"),
+                    }
+                )
+            )
             continue
         how = "is" if found.kind == "exact" else "is under"
         typer.echo(f"{name}: {tool.name} ({tool.id}) by {tool.vendor}, {tool.category.value}, {tool.kind.value}")
@@ -103,10 +113,11 @@ def list_tools(
         raise fail(f"unknown category {category!r}; one of: {', '.join(c.value for c in Category)}")
     catalog = _load(overlay)
     entries = [
-        e for e in catalog.tools.values()
+        e
+        for e in catalog.tools.values()
         if (category is None or e.tool.category == category)
         and (vendor is None or vendor.lower() in e.tool.vendor.lower())
-    ]  # fmt: skip
+    ]
     if summary:
         _print_summary([e.tool for e in entries])
         return

@@ -1,29 +1,163 @@
-"""`shadowscope sensor`: deliver AI-tool usage events to the collector."""
+"""`shadowscope sensor`: find AI-tool use in capture files and on live interfaces; deliver it to the collector."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import socket
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shadowscope.options import fail
 
-app = typer.Typer(help="Network sensor: deliver AI-tool usage seen on taps to the collector.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from sensor.capture.base import PacketSource
+    from sensor.runner import Summary
+
+app = typer.Typer(
+    help="Network sensor: find AI-tool use on taps and deliver it to the collector.", no_args_is_help=True
+)
 
 CollectorUrl = Annotated[
     str, typer.Option("--collector", envvar="SHADOWSCOPE_COLLECTOR_URL", help="Collector base URL.")
 ]
 ApiKey = Annotated[
     str,
+    typer.Option("--api-key", envvar="SHADOWSCOPE_SENSOR_API_KEY", help="This sensor's API key.", show_default=False),
+]
+SensorId = Annotated[
+    str, typer.Option("--sensor-id", envvar="SHADOWSCOPE_SENSOR_ID", help="This sensor's id (its key is bound to it).")
+]
+SpoolDir = Annotated[
+    Path,
     typer.Option(
-        "--api-key",
-        envvar="SHADOWSCOPE_SENSOR_API_KEY",
-        help="This sensor's API key.",
-        show_default=False,
-        prompt=False,
+        "--spool-dir", envvar="SHADOWSCOPE_SENSOR_SPOOL", help="Where batches wait until delivered.", file_okay=False
     ),
 ]
+Jsonl = Annotated[bool, typer.Option("--jsonl", help="Write one observation per line to stdout; send nothing.")]
+Window = Annotated[int, typer.Option("--window", min=10, max=86_400, help="Seconds per usage-event window.")]
+
+
+def _default_spool() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    return Path(base) / "shadowscope" / "spool"
+
+
+def _echo_summary(summary: Summary) -> None:
+    for line in summary.lines():
+        typer.echo(line, err=True)
+
+
+def _deliver(
+    sources: list[PacketSource],
+    sensor_id: str,
+    collector: str,
+    api_key: str,
+    spool_dir: Path,
+    window: int,
+    run_id: str,
+    drain_timeout: float,
+) -> Summary:
+    from sensor.delivery import CollectorClient, RetryPolicy
+    from sensor.runner import aggregate_usage
+    from sensor.shipper import EventBatcher, Shipper
+    from sensor.spool import Spool
+
+    spool = Spool(spool_dir)
+    batcher = EventBatcher(spool)
+    # One attempt per try: the shipper owns backoff, so the packet loop is never held up by a slow collector.
+    client = CollectorClient(collector, api_key, retry=RetryPolicy(attempts=1), timeout=15.0)
+    shipper = Shipper(spool, client)
+    shipper.start()
+    try:
+
+        def emit(event: object) -> None:
+            batcher.add(event)  # type: ignore[arg-type]
+            shipper.poke()
+
+        summary = aggregate_usage(sources, sensor_id, emit, window, run_id)
+        batcher.flush()
+    finally:
+        drained = shipper.stop(drain_timeout=drain_timeout)
+        client.close()
+    _echo_summary(summary)
+    stats = spool.stats
+    typer.echo(
+        f"delivery: {stats.delivered} batches delivered, {len(spool.pending())} still spooled in {spool_dir}, "
+        f"{stats.rejected} refused (kept in {spool.rejected_dir})",
+        err=True,
+    )
+    if not drained:
+        typer.echo(f"collector not reachable ({shipper.last_error}); the next run delivers the spool", err=True)
+    return summary
+
+
+@app.command()
+def read(
+    captures: Annotated[list[str], typer.Argument(help="pcap or pcapng files, or - for standard input.")],
+    jsonl: Jsonl = False,
+    sensor_id: SensorId = "",
+    collector: CollectorUrl = "http://127.0.0.1:8080",
+    api_key: ApiKey = "",
+    spool_dir: SpoolDir = None,  # type: ignore[assignment]
+    window: Window = 300,
+    drain_timeout: Annotated[float, typer.Option(help="Seconds to keep trying delivery at the end.")] = 60.0,
+) -> None:
+    """Read capture files: print observations (--jsonl), or send usage events to the collector."""
+    from sensor.capture.base import CaptureError
+    from sensor.capture.files import CaptureFile
+    from sensor.runner import write_observations
+
+    for capture in captures:
+        if capture != "-" and not Path(capture).is_file():
+            raise fail(f"{capture}: no such file")
+    sources: list[PacketSource] = [CaptureFile(capture) for capture in captures]
+    try:
+        if jsonl:
+            _echo_summary(write_observations(sources))
+            return
+        if not api_key or not sensor_id:
+            raise fail("sending to the collector needs --sensor-id and --api-key (or use --jsonl)")
+        # Re-reading the same files yields the same event ids, so the collector stores them once.
+        run_id = hashlib.sha256("\0".join(os.path.abspath(c) for c in captures).encode()).hexdigest()[:16]
+        _deliver(sources, sensor_id, collector, api_key, spool_dir or _default_spool(), window, run_id, drain_timeout)
+    except CaptureError as error:
+        raise fail(str(error)) from error
+
+
+@app.command()
+def live(
+    interface: Annotated[str, typer.Option("--interface", "-i", help="Interface to capture on (e.g. eth1).")],
+    bpf: Annotated[
+        str | None, typer.Option(help="BPF filter; default: web and DNS ports, also inside VLAN tags.")
+    ] = None,
+    jsonl: Jsonl = False,
+    sensor_id: SensorId = "",
+    collector: CollectorUrl = "http://127.0.0.1:8080",
+    api_key: ApiKey = "",
+    spool_dir: SpoolDir = None,  # type: ignore[assignment]
+    window: Window = 300,
+) -> None:
+    """Capture on an interface until interrupted (needs CAP_NET_RAW; see docs/sensor.md)."""
+    from sensor.capture.base import CaptureError
+    from sensor.capture.live import DEFAULT_BPF, LiveCapture
+    from sensor.runner import write_observations
+
+    sources: list[PacketSource] = [LiveCapture(interface, bpf if bpf is not None else DEFAULT_BPF)]
+    try:
+        if jsonl:
+            _echo_summary(write_observations(sources))
+            return
+        if not api_key or not sensor_id:
+            raise fail("sending to the collector needs --sensor-id and --api-key (or use --jsonl)")
+        run_id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
+        _deliver(sources, sensor_id, collector, api_key, spool_dir or _default_spool(), window, run_id, 30.0)
+    except CaptureError as error:
+        raise fail(str(error)) from error
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
 
 
 @app.command()
@@ -31,10 +165,7 @@ def send(
     batch_files: Annotated[
         list[Path],
         typer.Argument(
-            help="Event batch JSON files (the contract in events/).",
-            exists=True,
-            dir_okay=False,
-            readable=True,
+            help="Event batch JSON files (the contract in events/).", exists=True, dir_okay=False, readable=True
         ),
     ],
     collector: CollectorUrl = "http://127.0.0.1:8080",

@@ -59,8 +59,9 @@ class ResolvedOut(BaseModel):
 
 
 def _policy_out(current: policy.Policy) -> PolicyOut:
-    return PolicyOut(version=current.version, default=current.default, categories=current.categories,
-                     tools=current.tools)  # fmt: skip
+    return PolicyOut(
+        version=current.version, default=current.default, categories=current.categories, tools=current.tools
+    )
 
 
 def _actor(principal: Principal) -> str:
@@ -71,8 +72,14 @@ def _apply(
     runtime: Runtime, principal: Principal, kind: policy.SubjectKind, subject: str, body: StatusIn | None
 ) -> PolicyOut:
     with runtime.sessions.begin() as session:
-        policy.change(session, kind, subject, body.status if body else None, actor=_actor(principal),
-                      reason=body.reason if body else None)  # fmt: skip
+        policy.change(
+            session,
+            kind,
+            subject,
+            body.status if body else None,
+            actor=_actor(principal),
+            reason=body.reason if body else None,
+        )
         return _policy_out(policy.current_policy(session))
 
 
@@ -98,8 +105,9 @@ def resolve(
     category = _known_tool(runtime, tool)
     current = policy.current_policy(session)
     status, decided_by = current.resolve(tool, category)
-    return ResolvedOut(tool_id=tool, category=category, status=status, decided_by=decided_by,
-                       policy_version=current.version)  # fmt: skip
+    return ResolvedOut(
+        tool_id=tool, category=category, status=status, decided_by=decided_by, policy_version=current.version
+    )
 
 
 @router.get("/history", response_model=list[ChangeOut], responses=_ERRORS, summary="Who changed what, newest first")
@@ -110,10 +118,18 @@ def get_history(
     before: Annotated[int | None, Query(ge=1, description="Only versions older than this.")] = None,
 ) -> list[ChangeOut]:
     return [
-        ChangeOut(version=c.id, subject_kind=c.subject_kind, subject=c.subject, old_status=c.old_status,
-                  new_status=c.new_status, actor=c.actor, reason=c.reason, changed_at=c.changed_at)
+        ChangeOut(
+            version=c.id,
+            subject_kind=c.subject_kind,
+            subject=c.subject,
+            old_status=c.old_status,
+            new_status=c.new_status,
+            actor=c.actor,
+            reason=c.reason,
+            changed_at=c.changed_at,
+        )
         for c in policy.history(session, limit, before)
-    ]  # fmt: skip
+    ]
 
 
 @router.put("/default", response_model=PolicyOut, responses=_ERRORS, summary="Set the status of unlisted tools")

@@ -15,9 +15,11 @@ from sensor.capture.base import CaptureError, Frame, SourceStats
 from sensor.capture.pcapng import PcapngReader
 
 PCAP_MAGICS = {
-    b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4",  # microseconds, either byte order
-    b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",  # nanoseconds
-}  # fmt: skip
+    b"\xd4\xc3\xb2\xa1",
+    b"\xa1\xb2\xc3\xd4",  # microseconds, either byte order
+    b"\x4d\x3c\xb2\xa1",
+    b"\xa1\xb2\x3c\x4d",  # nanoseconds
+}
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 
 

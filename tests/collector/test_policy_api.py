@@ -28,8 +28,9 @@ def test_when_tool_category_and_default_are_set_then_the_most_specific_decides(
 ) -> None:
     client.put("/api/v1/policy/default", json={"status": "tolerated"}, headers=admin)
     client.put("/api/v1/policy/categories/chat_assistant", json={"status": "unsanctioned"}, headers=admin)
-    client.put("/api/v1/policy/tools/openai-chatgpt", json={"status": "sanctioned", "reason": "DPA signed"},
-               headers=admin)  # fmt: skip
+    client.put(
+        "/api/v1/policy/tools/openai-chatgpt", json={"status": "sanctioned", "reason": "DPA signed"}, headers=admin
+    )
 
     def resolve(tool: str) -> dict[str, object]:
         response = client.get("/api/v1/policy/resolve", params={"tool": tool}, headers=keys.header(keys.read))
@@ -38,9 +39,12 @@ def test_when_tool_category_and_default_are_set_then_the_most_specific_decides(
         return body
 
     assert resolve("openai-chatgpt") | {"policy_version": 0} == {
-        "tool_id": "openai-chatgpt", "category": "chat_assistant", "status": "sanctioned",
-        "decided_by": "tool openai-chatgpt", "policy_version": 0,
-    }  # fmt: skip
+        "tool_id": "openai-chatgpt",
+        "category": "chat_assistant",
+        "status": "sanctioned",
+        "decided_by": "tool openai-chatgpt",
+        "policy_version": 0,
+    }
     assert resolve("openai-api")["status"] == "tolerated"
     assert resolve("openai-api")["decided_by"] == "default"
     assert resolve("openai-chatgpt")["policy_version"] == 3
@@ -56,8 +60,9 @@ def test_when_policy_changes_then_history_records_who_what_and_why(
     history = client.get("/api/v1/policy/history", headers=keys.header(keys.read)).json()
 
     assert [(h["version"], h["old_status"], h["new_status"]) for h in history] == [
-        (2, "sanctioned", None), (1, None, "sanctioned"),
-    ]  # fmt: skip
+        (2, "sanctioned", None),
+        (1, None, "sanctioned"),
+    ]
     assert history[1]["reason"] == "contract"
     assert history[1]["actor"].startswith("api-key:")
 

@@ -57,7 +57,10 @@ def test_every_known_fact_has_a_source_and_date() -> None:
 
 
 def test_when_a_file_is_invalid_then_every_problem_names_file_and_field(tmp_path: Path) -> None:
-    broken = write(tmp_path, "broken.yaml", """\
+    broken = write(
+        tmp_path,
+        "broken.yaml",
+        """\
 schema: shadowscope/catalog/v1
 tools:
   - id: good-tool
@@ -77,7 +80,8 @@ tools:
 examples:
   match: {good.example: good-tool}
   no_match: [bad.example]
-""")  # fmt: skip
+""",
+    )
 
     with pytest.raises(CatalogError) as caught:
         load_catalog([broken])
@@ -131,7 +135,10 @@ def test_when_an_example_fails_then_it_is_reported(tmp_path: Path) -> None:
 
 
 def test_when_an_overlay_adds_and_replaces_tools_then_it_takes_precedence(tmp_path: Path) -> None:
-    overlay = write(tmp_path, "ours.yaml", """\
+    overlay = write(
+        tmp_path,
+        "ours.yaml",
+        """\
 schema: shadowscope/catalog/v1
 tools:
   - id: openai-chatgpt
@@ -150,7 +157,8 @@ tools:
 examples:
   match: {chatgpt.com: openai-chatgpt, llm.acme.internal: acme-internal-llm, x.oaiusercontent.com: acme-internal-llm}
   no_match: [acme.internal]
-""")  # fmt: skip
+""",
+    )
 
     catalog = load_catalog([OPENAI], overlays=[overlay])
 

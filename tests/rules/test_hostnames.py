@@ -64,8 +64,19 @@ def test_when_a_name_is_the_entry_or_below_it_then_it_matches(
 
 @pytest.mark.parametrize(
     "host",
-    ["notchatgpt.com", "chatgpt.com.example.net", "xchatgpt.com", "com", "openai.com", "www.chat.openai.com",
-     "google.com", "mail.google.com", "gemini.google.com.evil.test", "", "not a host"],
-)  # fmt: skip
+    [
+        "notchatgpt.com",
+        "chatgpt.com.example.net",
+        "xchatgpt.com",
+        "com",
+        "openai.com",
+        "www.chat.openai.com",
+        "google.com",
+        "mail.google.com",
+        "gemini.google.com.evil.test",
+        "",
+        "not a host",
+    ],
+)
 def test_when_a_name_only_resembles_an_entry_then_it_does_not_match(index: HostIndex[str], host: str) -> None:
     assert index.lookup(host) is None

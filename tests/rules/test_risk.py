@@ -16,12 +16,31 @@ def facts(**known: Any) -> RiskFacts:
 
 def test_when_nothing_is_known_then_the_score_is_high_but_below_the_worst() -> None:
     unknown = score(RiskFacts()).total
-    worst = score(facts(trains_on_input_by_default=True, training_opt_out=False, retention="indefinite",
-                        enterprise_no_training=False, zero_data_retention=False, soc2=False, iso27001=False,
-                        hipaa_baa=False, headquarters_country="XX")).total  # fmt: skip
-    best = score(facts(trains_on_input_by_default=False, retention={"days": 0}, enterprise_no_training=True,
-                       zero_data_retention=True, soc2=True, iso27001=True, hipaa_baa=True,
-                       headquarters_country="DE")).total  # fmt: skip
+    worst = score(
+        facts(
+            trains_on_input_by_default=True,
+            training_opt_out=False,
+            retention="indefinite",
+            enterprise_no_training=False,
+            zero_data_retention=False,
+            soc2=False,
+            iso27001=False,
+            hipaa_baa=False,
+            headquarters_country="XX",
+        )
+    ).total
+    best = score(
+        facts(
+            trains_on_input_by_default=False,
+            retention={"days": 0},
+            enterprise_no_training=True,
+            zero_data_retention=True,
+            soc2=True,
+            iso27001=True,
+            hipaa_baa=True,
+            headquarters_country="DE",
+        )
+    ).total
 
     assert (best, worst) == (0, 100)
     assert best < unknown < worst

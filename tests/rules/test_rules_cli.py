@@ -62,8 +62,26 @@ def test_rules_list_filters_and_summarises() -> None:
 def test_policy_cli_sets_shows_and_records_history(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path)]
 
-    assert runner.invoke(app, ["collector", "policy", "set", "--tool", "openai-chatgpt", "--status", "sanctioned",
-                               "--reason", "DPA", "--actor", "alice", *data]).exit_code == 0  # fmt: skip
+    assert (
+        runner.invoke(
+            app,
+            [
+                "collector",
+                "policy",
+                "set",
+                "--tool",
+                "openai-chatgpt",
+                "--status",
+                "sanctioned",
+                "--reason",
+                "DPA",
+                "--actor",
+                "alice",
+                *data,
+            ],
+        ).exit_code
+        == 0
+    )
     assert (
         runner.invoke(app, ["collector", "policy", "set", "--default", "--status", "tolerated", *data]).exit_code == 0
     )

@@ -33,8 +33,17 @@ class CollectorProcess:
             return create_key(session, scope, sensor_id, None).token
 
     def start(self) -> None:
-        command = [sys.executable, "-m", "shadowscope", "collector", "serve", "--data-dir", str(self.data_dir),
-                   "--port", str(self.port)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "shadowscope",
+            "collector",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+        ]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -52,7 +61,8 @@ class CollectorProcess:
             self._process = None
 
     def event_count(self, read_token: str) -> int:
-        response = httpx.get(f"{self.url}/api/v1/events", params={"limit": 10_000},
-                             headers={"Authorization": f"Bearer {read_token}"})  # fmt: skip
+        response = httpx.get(
+            f"{self.url}/api/v1/events", params={"limit": 10_000}, headers={"Authorization": f"Bearer {read_token}"}
+        )
         response.raise_for_status()
         return len(response.json()["events"])

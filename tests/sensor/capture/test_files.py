@@ -62,11 +62,15 @@ def test_when_a_pcapng_mixes_interfaces_then_each_frame_keeps_its_own_link_type_
     ether = bytes(Ether() / IP() / TCP())
     cooked = bytes(CookedLinux() / IP() / TCP())
     path = tmp_path / "multi.pcapng"
-    path.write_bytes(_pcapng(
-        _block(0x0A, b"secrets block before any interface"),  # Decryption Secrets Block
-        _interface(1), _interface(113, tsresol=9),
-        _packet(0, 1_700_000_000_000_000, ether), _packet(1, 1_700_000_000_000_000_000, cooked),
-    ))  # fmt: skip
+    path.write_bytes(
+        _pcapng(
+            _block(0x0A, b"secrets block before any interface"),  # Decryption Secrets Block
+            _interface(1),
+            _interface(113, tsresol=9),
+            _packet(0, 1_700_000_000_000_000, ether),
+            _packet(1, 1_700_000_000_000_000_000, cooked),
+        )
+    )
 
     frames = list(CaptureFile(str(path)).frames())
 

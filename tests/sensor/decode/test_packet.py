@@ -44,9 +44,23 @@ def null_loopback(inner: bytes, family: int) -> bytes:
         (104, b"\x0f\x00\x08\x00" + bytes(TCP_V4)),  # Cisco HDLC
         (1, bytes(Ether(dst="00:00:00:00:00:01", type=0x8847)) + b"\x00\x01\x41\x40" + bytes(TCP_V4)),  # MPLS
     ],
-    ids=["ether", "vlan", "qinq", "vlan0-v6", "sll", "sll2", "raw4", "raw6", "ipv4", "ipv6", "null", "ppp", "chdlc",
-         "mpls"],
-)  # fmt: skip
+    ids=[
+        "ether",
+        "vlan",
+        "qinq",
+        "vlan0-v6",
+        "sll",
+        "sll2",
+        "raw4",
+        "raw6",
+        "ipv4",
+        "ipv6",
+        "null",
+        "ppp",
+        "chdlc",
+        "mpls",
+    ],
+)
 def test_when_a_frame_carries_tcp_then_addresses_ports_and_payload_are_found(linktype: int, frame: bytes) -> None:
     packet = decode(linktype, frame)
 
@@ -67,8 +81,13 @@ def test_when_ethernet_pads_a_short_frame_then_the_padding_is_not_payload() -> N
 
 
 def test_when_ipv6_has_extension_headers_then_the_transport_is_found_behind_them() -> None:
-    frame = bytes(IPv6(src="2001:db8::5", dst="2001:db8::1") / IPv6ExtHdrHopByHop() / IPv6ExtHdrFragment(offset=0, m=1)
-                  / UDP(sport=40000, dport=53) / Raw(b"q"))  # fmt: skip
+    frame = bytes(
+        IPv6(src="2001:db8::5", dst="2001:db8::1")
+        / IPv6ExtHdrHopByHop()
+        / IPv6ExtHdrFragment(offset=0, m=1)
+        / UDP(sport=40000, dport=53)
+        / Raw(b"q")
+    )
 
     packet = decode(101, frame)
 
@@ -96,9 +115,9 @@ def test_when_a_frame_is_cut_by_snaplen_then_the_ip_length_still_counts_the_whol
         (1, bytes(Ether(**ETHER) / IP(frag=100) / UDP()), "IP fragment after the first"),
         (1, bytes(Ether(**ETHER) / IP(proto=6))[:34] + b"\x00" * 10, "truncated TCP header"),
         (147, b"\x00" * 64, "unsupported link type 147"),
-        (1, bytes(Ether(**ETHER) / Dot1Q()) [:16], "truncated VLAN tag"),
+        (1, bytes(Ether(**ETHER) / Dot1Q())[:16], "truncated VLAN tag"),
     ],
-)  # fmt: skip
+)
 def test_when_a_frame_cannot_be_decoded_then_the_reason_is_named(linktype: int, frame: bytes, reason: str) -> None:
     assert decode(linktype, frame) == Skipped(reason)
 

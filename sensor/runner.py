@@ -1,0 +1,106 @@
+"""Wiring for `shadowscope sensor read|live`: sources -> pipeline -> JSON lines, or usage events to the collector."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from events.models import NetworkUsageEvent
+from rules.catalog import load_catalog
+from rules.hidden_names import load_hidden_names
+from sensor.aggregate import UsageAggregator
+from sensor.capture.base import Frame, PacketSource
+from sensor.flows import FlowTable
+from sensor.names import AnswerMap, NameResolver
+from sensor.pipeline import Pipeline, PipelineStats
+
+FLUSH_INTERVAL = 5.0  # seconds of capture time between checks for closed windows
+
+
+@dataclass
+class Summary:
+    pipeline: PipelineStats
+    source_problems: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    events_out_of_range: int = 0
+    flows_evicted_for_space: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        stats = self.pipeline
+        rate = stats.packets / self.seconds if self.seconds > 0 else 0.0
+        out = [f"packets: {stats.packets} in {self.seconds:.1f}s ({rate:,.0f}/s)"]
+        out.append("observations: " + (", ".join(f"{k} {v}" for k, v in sorted(stats.observations.items())) or "none"))
+        out.append("AI tools seen: " + (", ".join(f"{k} ({v})" for k, v in stats.tools.most_common()) or "none"))
+        skipped = stats.skipped + type(stats.skipped)(self.source_problems)
+        if skipped:
+            out.append("skipped: " + ", ".join(f"{reason} {count}" for reason, count in skipped.most_common()))
+        if self.events or self.events_out_of_range:
+            out.append(
+                f"usage events: {self.events}"
+                + (
+                    f" ({self.events_out_of_range} outside the contract's time range, not sent)"
+                    if self.events_out_of_range
+                    else ""
+                )
+            )
+        if self.flows_evicted_for_space:
+            out.append(f"flows evicted early (table full): {self.flows_evicted_for_space}")
+        return out
+
+
+def chain(sources: Iterable[PacketSource]) -> Iterator[Frame]:
+    for source in sources:
+        yield from source.frames()
+
+
+def build_resolver() -> NameResolver:
+    return NameResolver(load_catalog(), load_hidden_names())
+
+
+def write_observations(sources: list[PacketSource], out: TextIO = sys.stdout) -> Summary:
+    started = time.perf_counter()
+    pipeline = Pipeline(build_resolver(), on_flow=lambda _flow: None)
+    for observation in pipeline.run(chain(sources)):
+        out.write(observation.to_json() + "\n")
+    return _summary(pipeline, sources, started)
+
+
+def aggregate_usage(
+    sources: list[PacketSource],
+    sensor_id: str,
+    emit: Callable[[NetworkUsageEvent], None],
+    window_seconds: int = 300,
+    run_id: str = "",
+) -> Summary:
+    started = time.perf_counter()
+    resolver, flows, answers = build_resolver(), FlowTable(), AnswerMap()
+    aggregator = UsageAggregator(sensor_id, resolver, answers, emit, window_seconds=window_seconds, run_id=run_id)
+    pipeline = Pipeline(resolver, on_flow=aggregator.add, flows=flows, answers=answers)
+    next_flush = 0.0
+    for frame in chain(sources):
+        pipeline.process(frame)
+        if frame.ts >= next_flush:
+            aggregator.flush(frame.ts - flows.idle_timeout)
+            next_flush = frame.ts + FLUSH_INTERVAL
+    pipeline.finish()
+    aggregator.flush()
+    summary = _summary(pipeline, sources, started)
+    summary.events, summary.events_out_of_range = aggregator.emitted, aggregator.dropped_out_of_range
+    return summary
+
+
+def _summary(pipeline: Pipeline, sources: list[PacketSource], started: float) -> Summary:
+    problems: dict[str, int] = {}
+    for source in sources:
+        for reason, count in source.stats.problems.items():
+            problems[reason] = problems.get(reason, 0) + count
+    return Summary(
+        pipeline=pipeline.stats,
+        source_problems=problems,
+        flows_evicted_for_space=pipeline.flows.evicted_for_space,
+        seconds=time.perf_counter() - started,
+    )
