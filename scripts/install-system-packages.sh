@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# System packages the tests use: PostgreSQL server binaries (a throwaway server per test run).
-# Installed only when running as root and missing; otherwise the affected tests skip and say how to enable them.
+# System packages the tests use: PostgreSQL server binaries (a throwaway server per test run) and tshark (the
+# sensor's cross-checking backend). Installed only when running as root and missing; otherwise the affected tests
+# skip and say how to enable them.
 set -euo pipefail
 
 need=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "note: ${need[*]} missing and not root; the PostgreSQL tests will skip (run 'sudo apt-get install ${need[*]}')" >&2
+  echo "note: ${need[*]} missing and not root; those tests will skip (run 'sudo apt-get install ${need[*]}')" >&2
   exit 0
 fi
 echo "installing ${need[*]} for the test suite" >&2
 export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; the tests read files only, so no.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
 apt-get update -qq >/dev/null
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # Debian may start a cluster on install; the tests start their own, so the packaged one is not needed.

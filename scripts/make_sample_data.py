@@ -1,4 +1,4 @@
-"""Write the demo's sample batches to sample-data/ (deterministic: same seed, same files).
+"""Write the demo's sample batches and capture to sample-data/ (deterministic: same seed, same files).
 
 The data is invented here: a small office of 12 hosts using AI tools over one working day, seen by one sensor,
 plus a few browser events. Run with `make sample-data`; tests check the committed files match this script.
@@ -25,6 +25,7 @@ from events.models import (
     UploadEvent,
     VisitEvent,
 )
+from sensor.sample_traffic import office_morning
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "sample-data"
 SENSOR_ID = "tap-hq-01"
@@ -137,6 +138,11 @@ def browser_batch(rng: random.Random) -> EventBatch:
     )
 
 
+def write_capture() -> Path:
+    """A small capture of one office client using ChatGPT, Claude, Perplexity and Gemini (and the BBC)."""
+    return office_morning(OUT_DIR / "office-morning.pcap")
+
+
 def render() -> dict[str, str]:
     rng = random.Random(20261102)
     return {
@@ -150,6 +156,7 @@ def main() -> int:
     for name, text in render().items():
         (OUT_DIR / name).write_text(text, encoding="utf-8")
         print(f"wrote {OUT_DIR / name}")
+    print(f"wrote {write_capture()}")
     return 0
 
 

@@ -62,8 +62,8 @@ def build_resolver() -> NameResolver:
 
 
 def write_observations(sources: list[PacketSource], out: TextIO = sys.stdout) -> Summary:
-    started = time.perf_counter()
     pipeline = Pipeline(build_resolver(), on_flow=lambda _flow: None)
+    started = time.perf_counter()
     for observation in pipeline.run(chain(sources)):
         out.write(observation.to_json() + "\n")
     return _summary(pipeline, sources, started)
@@ -76,8 +76,8 @@ def aggregate_usage(
     window_seconds: int = 300,
     run_id: str = "",
 ) -> Summary:
-    started = time.perf_counter()
     resolver, flows, answers = build_resolver(), FlowTable(), AnswerMap()
+    started = time.perf_counter()
     aggregator = UsageAggregator(sensor_id, resolver, answers, emit, window_seconds=window_seconds, run_id=run_id)
     pipeline = Pipeline(resolver, on_flow=aggregator.add, flows=flows, answers=answers)
     next_flush = 0.0

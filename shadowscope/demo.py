@@ -1,8 +1,8 @@
 """`shadowscope demo`: the main job end to end on embedded defaults.
 
 Starts a real collector process on SQLite, delivers the bundled sample batches over HTTP the way a sensor and
-the browser gateway do, re-sends one to show idempotency, sends a broken one to show the error, and reports
-what was stored.
+the browser gateway do, re-sends one to show idempotency, sends a broken one to show the error, runs the sensor
+over the bundled capture so its usage events arrive too, and reports what was stored.
 """
 
 from __future__ import annotations
@@ -82,6 +82,38 @@ def _deliver(base_url: str, keys: dict[Scope, IssuedKey]) -> None:
             typer.echo(f"network events under a browser key: {error}")
 
 
+def _run_sensor(base_url: str, sensor_id: str, key: IssuedKey, workdir: Path) -> None:
+    """The network path: the sensor reads a capture, finds AI-tool use and delivers usage events."""
+    capture = SAMPLE_DIR / "office-morning.pcap"
+    typer.echo(f"\nsensor reads {capture.name} and delivers usage events:")
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "shadowscope",
+            "sensor",
+            "read",
+            str(capture),
+            "--sensor-id",
+            sensor_id,
+            "--collector",
+            base_url,
+            "--api-key",
+            key.token,
+            "--spool-dir",
+            str(workdir / "spool"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    for line in result.stderr.splitlines():
+        typer.echo(f"  {line}")
+    if result.returncode != 0:
+        raise RuntimeError(f"the sensor failed with status {result.returncode}")
+
+
 def _show_usage(base_url: str, reader: IssuedKey) -> None:
     response = httpx.get(
         f"{base_url}/api/v1/usage",
@@ -122,6 +154,7 @@ def run_demo(workdir: Path) -> None:
     try:
         _wait_ready(base_url, server)
         _deliver(base_url, keys)
+        _run_sensor(base_url, sensor_id, keys[Scope.SENSOR], workdir)
         _show_usage(base_url, keys[Scope.READ])
         typer.echo(
             f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "

@@ -11,12 +11,21 @@ from events.models import EventBatch
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 
-from make_sample_data import OUT_DIR, render  # noqa: E402
+from make_sample_data import OUT_DIR, render, write_capture  # noqa: E402
 
 
 def test_when_the_generator_runs_then_it_reproduces_the_committed_sample_data() -> None:
     for name, text in render().items():
         assert (OUT_DIR / name).read_text(encoding="utf-8") == text, f"run `make sample-data` and commit {name}"
+
+
+def test_when_the_generator_runs_then_it_reproduces_the_committed_capture(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import make_sample_data
+
+    committed = (OUT_DIR / "office-morning.pcap").read_bytes()
+    monkeypatch.setattr(make_sample_data, "OUT_DIR", tmp_path)
+
+    assert write_capture().read_bytes() == committed, "run `make sample-data` and commit office-morning.pcap"
 
 
 def test_sample_batches_follow_the_contract() -> None:
@@ -38,3 +47,6 @@ def test_when_the_demo_runs_then_a_real_collector_stores_and_reports_the_samples
     assert "HTTP 422: events[3].bytes_up" in result.stdout
     assert "browser batch: 4 events received, 4 stored" in result.stdout
     assert "openai-chatgpt" in result.stdout
+    assert "AI tools seen: openai-chatgpt" in result.stdout
+    assert "1 batches delivered" in result.stdout
+    assert "anthropic-claude" in result.stdout

@@ -1,9 +1,10 @@
 """DNS messages: the names clients look up and, in responses, the addresses those names lead to.
 
 A response maps each question name to the A/AAAA addresses at the end of its CNAME chain, which is what lets the
-sensor name a later connection to one of those addresses. Name compression is followed with a bound on pointer
-hops and name length, so a pointer loop costs a few steps. A response cut short keeps the answers read before the
-cut; a header or question section that does not parse makes the whole message None.
+sensor name a later connection to one of those addresses. Name compression is followed within bounds on pointer
+hops, name length and decoding steps per message, so pointer loops and pointer-heavy messages cost little. A
+response cut short keeps the answers read before the cut; a header or question section that does not parse makes
+the whole message None.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ _MAX_ANSWERS = 256
 _MAX_POINTER_HOPS = 16
 _MAX_NAME_WIRE = 255  # RFC 1035 section 3.1
 _MAX_CHAIN = 16
+# Labels and pointer hops one message may cost: ~100 for a real response, while a hostile one built of pointers
+# into 127-label names could otherwise cost tens of thousands.
+_NAME_STEPS = 2048
+_ADDRESS_FAMILIES = {(TYPE_A, 4): socket.AF_INET, (TYPE_AAAA, 16): socket.AF_INET6}
 _NAME_BYTES = bytes(range(0x21, 0x7F))  # printable ASCII without space
 
 
@@ -39,16 +44,6 @@ class _Answers:
     cnames: dict[str, str]
     has_ech_config: bool = False
 
-    def add(self, owner: str, record_type: int, buf: bytes, start: int, end: int) -> None:
-        if record_type == TYPE_CNAME:
-            target = _read_name(buf, start)[0]
-            if target is not None:
-                self.cnames.setdefault(owner, target)
-        elif end - start == 4 and record_type == TYPE_A:
-            self.addresses.setdefault(owner, []).append(socket.inet_ntop(socket.AF_INET, buf[start:end]))
-        elif end - start == 16 and record_type == TYPE_AAAA:
-            self.addresses.setdefault(owner, []).append(socket.inet_ntop(socket.AF_INET6, buf[start:end]))
-
 
 def parse_dns(payload: bytes | memoryview) -> DnsMessage | None:
     """Parse one DNS message (a UDP payload or a message of a TCP stream); None if it is no usable query or response."""
@@ -60,9 +55,10 @@ def parse_dns(payload: bytes | memoryview) -> DnsMessage | None:
         return None
     is_response = bool(flags & 0x8000)
     questions: list[str] = []
+    names = _Names(buf)
     pos = 12
     for _ in range(question_count):
-        name, pos = _read_name(buf, pos)
+        name, pos = names.read(pos)
         if pos < 0 or pos + 4 > len(buf):
             return None
         pos += 4  # type, class
@@ -71,7 +67,7 @@ def parse_dns(payload: bytes | memoryview) -> DnsMessage | None:
     unique = tuple(dict.fromkeys(questions))
     if not is_response:
         return DnsMessage(False, unique, (), flags & 0xF)
-    found = _read_answers(buf, pos, min(answer_count, _MAX_ANSWERS))
+    found = _read_answers(names, pos, min(answer_count, _MAX_ANSWERS))
     return DnsMessage(True, unique, _resolve(unique, found), flags & 0xF, found.has_ech_config)
 
 
@@ -90,44 +86,70 @@ def split_tcp_dns(stream: bytes | memoryview) -> tuple[list[bytes], int]:
     return messages, pos
 
 
-def _read_name(buf: bytes, pos: int) -> tuple[str | None, int]:
-    """(name, offset after it); the name is None if it holds bytes no host name has, the offset -1 if malformed."""
-    labels: list[bytes] = []
-    resume = -1  # where the record continues once the first pointer has been followed
-    wire_length = 1
-    hops = 0
-    size = len(buf)
-    while pos < size:
-        length = buf[pos]
-        if length == 0:
-            break
-        if length >= 0xC0:
-            if pos + 1 >= size or hops == _MAX_POINTER_HOPS:
-                return None, -1
-            if resume < 0:
-                resume = pos + 2
-            pos = ((length & 0x3F) << 8) | buf[pos + 1]
-            hops += 1
-            continue
-        wire_length += 1 + length
-        end = pos + 1 + length
-        if length > 63 or wire_length > _MAX_NAME_WIRE or end > size:
-            return None, -1  # 0x40 and 0x80 are obsolete extended label types
-        labels.append(buf[pos + 1 : end])
-        pos = end
-    else:
-        return None, -1
-    after = resume if resume >= 0 else pos + 1
+class _Names:
+    """Decodes the names of one message within a budget of steps; a name that is just a pointer is decoded once."""
+
+    __slots__ = ("_budget", "_by_target", "buf")
+
+    def __init__(self, buf: bytes) -> None:
+        self.buf = buf
+        self._budget = _NAME_STEPS
+        self._by_target: dict[int, str | None] = {}
+
+    def at(self, pos: int) -> str | None:
+        buf = self.buf
+        if pos + 1 >= len(buf) or buf[pos] < 0xC0:
+            return self.read(pos)[0]
+        target = ((buf[pos] & 0x3F) << 8) | buf[pos + 1]
+        if target not in self._by_target:
+            self._by_target[target] = self.read(target)[0]
+        return self._by_target[target]
+
+    def read(self, pos: int) -> tuple[str | None, int]:
+        """(name, offset after it); the name is None if it holds bytes no host name has, the offset -1 if malformed."""
+        buf, size, budget = self.buf, len(self.buf), self._budget
+        labels: list[bytes] = []
+        resume = -1  # where the record continues once the first pointer has been followed
+        wire_length = 1
+        hops = 0
+        complete = False
+        while pos < size and budget > 0:
+            budget -= 1
+            length = buf[pos]
+            if length == 0:
+                complete = True
+                break
+            if length >= 0xC0:
+                if pos + 1 >= size or hops == _MAX_POINTER_HOPS:
+                    break
+                if resume < 0:
+                    resume = pos + 2
+                pos = ((length & 0x3F) << 8) | buf[pos + 1]
+                hops += 1
+                continue
+            wire_length += 1 + length
+            end = pos + 1 + length
+            if length > 63 or wire_length > _MAX_NAME_WIRE or end > size:
+                break  # 0x40 and 0x80 are obsolete extended label types
+            labels.append(buf[pos + 1 : end])
+            pos = end
+        self._budget = budget
+        if not complete:
+            return None, -1
+        return _decode(labels), resume if resume >= 0 else pos + 1
+
+
+def _decode(labels: list[bytes]) -> str | None:
     name = b".".join(labels)
     # A dot inside a label would make two names look alike.
     if name.translate(None, _NAME_BYTES) or name.count(b".") > max(len(labels) - 1, 0):
-        return None, after
-    return name.decode("ascii").lower(), after
+        return None
+    return name.decode("ascii").lower()
 
 
-def _read_answers(buf: bytes, pos: int, count: int) -> _Answers:
+def _read_answers(names: _Names, pos: int, count: int) -> _Answers:
+    buf = names.buf
     found = _Answers({}, {})
-    owners: dict[int, str | None] = {}  # answers repeat one compressed owner: decode each pointer target once
     for _ in range(count):
         owner_at = pos
         pos = _skip_name(buf, pos)
@@ -140,10 +162,15 @@ def _read_answers(buf: bytes, pos: int, count: int) -> _Answers:
             break
         if record_class & 0x7FFF != CLASS_IN:  # mDNS sets the top bit (cache flush)
             continue
-        if record_type in (TYPE_A, TYPE_AAAA, TYPE_CNAME):
-            owner = _owner(buf, owner_at, owners)
+        if record_type == TYPE_CNAME:
+            owner, target = names.at(owner_at), names.at(start)
+            if owner is not None and target is not None:
+                found.cnames.setdefault(owner, target)
+        elif (record_type, rdata_length) in _ADDRESS_FAMILIES:
+            owner = names.at(owner_at)
             if owner is not None:
-                found.add(owner, record_type, buf, start, pos)
+                address = socket.inet_ntop(_ADDRESS_FAMILIES[record_type, rdata_length], buf[start:pos])
+                found.addresses.setdefault(owner, []).append(address)
         elif record_type in (TYPE_HTTPS, TYPE_SVCB) and not found.has_ech_config:
             found.has_ech_config = _svcb_has_ech(buf, start, pos)
     return found
@@ -162,15 +189,6 @@ def _skip_name(buf: bytes, pos: int) -> int:
             return -1
         pos += 1 + length
     return -1
-
-
-def _owner(buf: bytes, pos: int, owners: dict[int, str | None]) -> str | None:
-    if buf[pos] < 0xC0:
-        return _read_name(buf, pos)[0]
-    target = ((buf[pos] & 0x3F) << 8) | buf[pos + 1]
-    if target not in owners:
-        owners[target] = _read_name(buf, target)[0]
-    return owners[target]
 
 
 def _svcb_has_ech(buf: bytes, pos: int, end: int) -> bool:

@@ -62,6 +62,14 @@ _VERSIONS = {
         bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"), 0x10, 0x00, b"quicv2 key", b"quicv2 iv", b"quicv2 hp"
     ),
 }
+# IETF drafts still seen from old clients and interop tests: v1's packet layout and labels, their own salts
+# (draft-23..28 share one, draft-29..32 another; checked against captures of draft-27 and draft-29 traffic).
+_DRAFT_23_SALT = bytes.fromhex("c3eef712c72ebb5a11a7d2432bb46365bef9f502")
+_DRAFT_29_SALT = bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899")
+for _draft in range(23, 33):
+    _VERSIONS[0xFF000000 + _draft] = _Version(
+        _DRAFT_23_SALT if _draft < 29 else _DRAFT_29_SALT, 0x00, 0x30, b"quic key", b"quic iv", b"quic hp"
+    )
 
 
 @dataclass(frozen=True, slots=True)

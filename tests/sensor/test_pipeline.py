@@ -14,8 +14,8 @@ from collector.keys import Scope
 from events.models import NetworkUsageEvent, Signal
 from sensor.capture.files import CaptureFile
 from sensor.runner import aggregate_usage
+from sensor.sample_traffic import CLIENT, office_morning
 from tests.sensor.collector_process import CollectorProcess
-from tests.sensor.traffic import CLIENT, office_morning
 
 KEYS = ["ts", "src_ip", "src_port", "dst_ip", "dst_port", "transport", "signal", "host", "tool", "vendor"]
 

@@ -227,3 +227,17 @@ def test_when_bytes_are_garbage_or_damaged_then_the_parser_returns_without_raisi
         message = parse_dns(candidate)
         assert message is None or isinstance(message, DnsMessage)
     split_tcp_dns(noise)
+
+
+@pytest.mark.parametrize(("decoys", "kept"), [(5, True), (20, False)])
+def test_when_names_cost_too_many_steps_then_the_remaining_answers_are_dropped(decoys: int, kept: bool) -> None:
+    long_name = name(".".join(["a"] * 127))  # 255 bytes on the wire, the longest a name may be
+    response = header(answers=decoys + 1) + question(long_name)
+    for index in range(1, decoys + 1):  # each owner is a different suffix of the long name, decoded label by label
+        response += record(pointer(QUESTION_AT + 2 * index), CNAME, pointer(QUESTION_AT))
+    response += record(long_name, A, IPV4)  # written out, so it must be decoded again
+
+    message = parse_dns(response)
+
+    assert message is not None
+    assert bool(message.answers) is kept

@@ -269,13 +269,15 @@ def test_when_given_a_memoryview_then_it_decrypts_the_same() -> None:
         (bytes.fromhex("80 00000001 08") + DCID, False),  # fixed bit clear
         (bytes.fromhex("40 00000001 08") + DCID, False),  # short header
         (bytes.fromhex("c0 00000000 08") + DCID, False),  # version negotiation
-        (bytes.fromhex("c0 ff00001d 08") + DCID, False),  # draft-29
+        (bytes.fromhex("c0 ff00001d 08") + DCID, True),  # draft-29 (still seen from old clients)
         (b"\xc3Q046\x50" + DCID, False),  # gQUIC
         (bytes.fromhex("c0 00000001"), False),  # too short to hold a DCID length
         (b"", False),
     ],
 )
-def test_when_the_first_bytes_are_checked_then_only_v1_and_v2_initials_pass(datagram: bytes, expected: bool) -> None:
+def test_when_the_first_bytes_are_checked_then_only_known_version_initials_pass(
+    datagram: bytes, expected: bool
+) -> None:
     assert is_quic_long_header_initial(datagram) is expected
     assert is_quic_long_header_initial(memoryview(datagram)) is expected
 
@@ -532,7 +534,7 @@ V1_PACKET = RFC9001_A2_CLIENT_INITIAL
         V1_PACKET[:15] + b"\xff" * 8 + V1_PACKET[23:],  # token length of 2^62 - 1
         V1_PACKET[:16] + b"\x7f\xff" + V1_PACKET[18:],  # Length 16383
         bytes.fromhex("c0 00000001 08") + DCID + b"\x00\x00\x40\x14" + bytes(20),  # zeros that do not authenticate
-        bytes.fromhex("c0 ff00001d 08") + V1_PACKET[6:],  # draft-29: unsupported
+        bytes.fromhex("c0 ff00001d 08") + V1_PACKET[6:],  # v1 bytes labelled draft-29: other salt, no auth
     ],
     ids=[
         "empty",
