@@ -18,12 +18,11 @@ CLIENT = "10.20.0.7"
 T0 = 1_793_000_000.0  # 2026-10-25, inside the event contract's accepted range
 
 
-def client_hello(sni: str, padding: int = 0) -> bytes:
+def client_hello(sni: str) -> bytes:
     extensions = [TLS_Ext_ServerName(servernames=[ServerName(servername=sni.encode())])]
     # Fixed random and time fields keep the capture byte-for-byte reproducible.
     hello = TLSClientHello(ciphers=[0x1301, 0x1302], ext=extensions, gmt_unix_time=0, random_bytes=bytes(28))
-    record = bytes(TLS(msg=[hello]))
-    return record if not padding else record[:3] + record[3:]
+    return bytes(TLS(msg=[hello]))
 
 
 def tcp_session(
@@ -32,6 +31,7 @@ def tcp_session(
     client_payload: list[bytes],
     reply_bytes: int,
     t: float,
+    *,
     dport: int = 443,
     reorder: bool = False,
 ) -> list[Packet]:
