@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import scapy.arch  # noqa: F401 - registers the platform's packet sockets on conf (conf.L2listen)
 from scapy.config import conf
 from scapy.error import Scapy_Exception
 
