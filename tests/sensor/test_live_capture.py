@@ -9,8 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
-import ssl
 import subprocess
 import sys
 import time
@@ -72,7 +70,8 @@ while True:
 CLIENT_SCRIPT = f"""
 import socket, ssl, struct
 def dns_query(name):
-    q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\\0" + struct.pack(">HH", 1, 1)
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\\0"
+    q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + labels + struct.pack(">HH", 1, 1)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2); s.sendto(q, ("{SERVER_ADDRESS}", 53))
     try: s.recv(512)
     except OSError: pass
@@ -84,7 +83,8 @@ try:
 except (OSError, ssl.SSLError):
     pass
 with socket.create_connection(("{SERVER_ADDRESS}", 80), timeout=3) as web:
-    web.sendall(b"POST /api HTTP/1.1\\r\\nHost: www.perplexity.ai\\r\\nContent-Length: 4\\r\\n\\r\\ndata"); web.recv(100)
+    web.sendall(b"POST /api HTTP/1.1\\r\\nHost: www.perplexity.ai\\r\\nContent-Length: 4\\r\\n\\r\\ndata")
+    web.recv(100)
 """
 
 
