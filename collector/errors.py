@@ -57,16 +57,28 @@ def error_response(error: ApiError, headers: Mapping[str, str] | None = None) ->
 
 def field_path(location: Iterable[Any]) -> str:
     path = ""
-    for index, part in enumerate(location):
+    parts = list(location)
+    for index, part in enumerate(parts):
         if index == 0 and part in _LOCATION_ROOTS:
             continue
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in _UNION_TAGS or (isinstance(part, str) and part.startswith("function-")):
+        elif _is_union_tag(parts, index) or (isinstance(part, str) and part.startswith("function-")):
             continue
         else:
             path += f".{part}" if path else str(part)
     return path or "body"
+
+
+def _is_union_tag(parts: list[Any], index: int) -> bool:
+    """The tag pydantic inserts right after an event's index: events, 3, "network_usage", ... (a field or dict key
+    that happens to read "prompt" elsewhere is kept)."""
+    return (
+        index >= 2
+        and parts[index] in _UNION_TAGS
+        and isinstance(parts[index - 1], int)
+        and parts[index - 2] == "events"
+    )
 
 
 def _is_echo(error: Any, errors: Sequence[Any]) -> bool:

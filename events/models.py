@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -38,6 +39,19 @@ EARLIEST_TIMESTAMP = datetime(2020, 1, 1, tzinfo=UTC)
 # Producers' clocks drift; beyond this much into the future a timestamp is wrong, not early.
 MAX_CLOCK_SKEW = timedelta(hours=24)
 
+# Counters are bounded far below int64 so that sums over millions of events still fit the database's integers
+# (2**48 bytes is 256 TiB: no flow or upload comes near it).
+MAX_COUNT = 2**48
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text and JSONB cannot hold NUL characters; no legitimate producer sends them.
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")]
 HostName = Annotated[
     str,
@@ -45,9 +59,9 @@ HostName = Annotated[
 ]
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Label = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-ShortText = Annotated[str, StringConstraints(max_length=256)]
+ShortText = Annotated[str, StringConstraints(max_length=256), AfterValidator(_no_nul)]
 # One prompt can be long (a pasted document), but not unbounded: the batch body cap applies too.
-PromptText = Annotated[str, StringConstraints(max_length=200_000)]
+PromptText = Annotated[str, StringConstraints(max_length=200_000), AfterValidator(_no_nul)]
 
 
 class ContractModel(BaseModel):
@@ -62,14 +76,32 @@ def _check_timestamp(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def _text_timestamps_only(value: object) -> object:
+    # The contract says RFC 3339; pydantic's lax mode would also take Unix epoch numbers, which producers could
+    # then come to rely on.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("timestamps are RFC 3339 strings, not numbers")
+    return value
+
+
 Timestamp = Annotated[
     AwareDatetime,
+    BeforeValidator(_text_timestamps_only),
     AfterValidator(_check_timestamp),
     Field(description="RFC 3339 with a UTC offset; stored as UTC."),
 ]
 
 
+def _kind_is_required(schema: dict[str, Any]) -> None:
+    """`kind` has a default so that code can build events without repeating it, but on the wire it is what tells
+    the event types apart, so the published schema requires it (as the collector does)."""
+    if "kind" in schema.get("properties", {}) and "kind" not in schema.setdefault("required", []):
+        schema["required"].insert(0, "kind")
+
+
 class EventBase(ContractModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra=_kind_is_required)
+
     event_id: UUID = Field(
         description="Idempotency id chosen by the producer; re-sending an event with the same id stores nothing."
     )
@@ -107,13 +139,15 @@ class NetworkUsageEvent(EventBase):
     )
     server_name: HostName | None = Field(default=None, description="The name the signals carried, if any.")
     signals: tuple[Signal, ...] = Field(min_length=1, max_length=len(Signal))
-    bytes_up: int = Field(ge=0, description="Client to server, IP-level bytes (IP headers included).")
-    bytes_down: int = Field(ge=0)
-    packets_up: int = Field(ge=0)
-    packets_down: int = Field(ge=0)
+    bytes_up: Count = Field(description="Client to server, IP-level bytes (IP headers included).")
+    bytes_down: Count
+    packets_up: Count
+    packets_down: Count
     first_seen: Timestamp
     last_seen: Timestamp
-    flow_count: int = Field(default=1, ge=1, description="Flows summed into this event (client x tool x window).")
+    flow_count: int = Field(
+        default=1, ge=1, le=MAX_COUNT, description="Flows summed into this event (client x tool x window)."
+    )
 
     @model_validator(mode="after")
     def _check_order(self) -> NetworkUsageEvent:
@@ -132,9 +166,9 @@ class ContentFindings(ContractModel):
     """What the device found in text it kept to itself: labels, entity counts and a keyed hash, never the text."""
 
     labels: tuple[DataLabel, ...] = Field(default=(), max_length=len(DataLabel))
-    entity_counts: dict[Label, Annotated[int, Field(ge=0)]] = Field(default_factory=dict, max_length=64)
+    entity_counts: dict[Label, Count] = Field(default_factory=dict, max_length=64)
     text_hmac: Sha256Hex = Field(description="HMAC-SHA256 of the text under the organisation's key.")
-    text_length: int = Field(ge=0)
+    text_length: Count
 
 
 class BrowserEventBase(EventBase):
@@ -198,7 +232,7 @@ class PasteEvent(_ContentEvent):
 class UploadEvent(BrowserEventBase):
     kind: Literal["upload"] = "upload"
     file_name: ShortText
-    file_size: int = Field(ge=0)
+    file_size: Count
     media_type: ShortText | None = None
     file_sha256: Sha256Hex
     findings: ContentFindings | None = None
@@ -215,7 +249,7 @@ BROWSER_KINDS = frozenset({"visit", "prompt", "paste", "upload"})
 class EventBatch(ContractModel):
     """What a producer POSTs: up to MAX_BATCH_EVENTS events, stored whole or not at all."""
 
-    schema_version: str = Field(pattern=r"^\d+\.\d+$", examples=[SCHEMA_VERSION])
+    schema_version: str = Field(pattern=r"^[0-9]{1,3}\.[0-9]{1,3}$", examples=[SCHEMA_VERSION])
     batch_id: UUID = Field(description="Idempotency id of the batch; a re-sent batch is acknowledged, not stored.")
     sent_at: Timestamp
     events: tuple[Event, ...] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)

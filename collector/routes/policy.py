@@ -18,6 +18,7 @@ from rules.catalog_schema import Category
 router = APIRouter(prefix="/api/v1/policy", tags=["policy"])
 
 _ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorResponse, "description": "The body is not valid JSON."},
     401: {"model": ErrorResponse, "description": "No API key, or an unknown or revoked one."},
     403: {"model": ErrorResponse, "description": "The key lacks the scope (reading: read or admin; changing: admin)."},
     404: {"model": ErrorResponse, "description": "No such tool in the catalog."},
@@ -100,7 +101,10 @@ def get_policy(_reader: ReaderDep, session: ReadSessionDep) -> PolicyOut:
 
 @router.get("/resolve", response_model=ResolvedOut, responses=_ERRORS, summary="What applies to one tool, and why")
 def resolve(
-    _reader: ReaderDep, session: ReadSessionDep, runtime: RuntimeDep, tool: Annotated[str, Query(max_length=64)]
+    _reader: ReaderDep,
+    session: ReadSessionDep,
+    runtime: RuntimeDep,
+    tool: Annotated[str, Query(max_length=64, pattern=r"^[^\x00]*$")],
 ) -> ResolvedOut:
     category = _known_tool(runtime, tool)
     current = policy.current_policy(session)
@@ -115,7 +119,7 @@ def get_history(
     _reader: ReaderDep,
     session: ReadSessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="Only versions older than this.")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Only versions older than this.")] = None,
 ) -> list[ChangeOut]:
     return [
         ChangeOut(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, BeforeValidator
 
 from collector import queries
 from collector.deps import ReaderDep, ReadSessionDep, RuntimeDep
@@ -21,11 +21,29 @@ _ERRORS: dict[int | str, dict[str, object]] = {
     422: {"model": ErrorResponse, "description": "A filter is malformed."},
 }
 
-Since = Annotated[AwareDatetime | None, Query(description="Events at or after this time (RFC 3339 with offset).")]
-Until = Annotated[AwareDatetime | None, Query(description="Events before this time.")]
-Tool = Annotated[str | None, Query(max_length=128, description="Catalog id of the AI tool.")]
-Client = Annotated[str | None, Query(max_length=256, description="Client IP, or user/device for browser events.")]
-Sensor = Annotated[str | None, Query(max_length=128, description="Sensor id (or device id).")]
+MAX_ID = 2**63 - 1  # the database's BIGINT: larger cursors and offsets are refused, not sent to SQL
+_NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+
+
+def _rfc3339_only(value: object) -> object:
+    # pydantic would also read "1700000000" as a Unix time; the API promises RFC 3339.
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("times are RFC 3339 (2026-11-02T08:00:00Z), not numbers")
+    return value
+
+
+Time = Annotated[AwareDatetime, BeforeValidator(_rfc3339_only)]
+Since = Annotated[Time | None, Query(description="Events at or after this time (RFC 3339 with offset).")]
+Until = Annotated[Time | None, Query(description="Events before this time.")]
+Tool = Annotated[str | None, Query(max_length=128, pattern=_NO_NUL, description="Catalog id of the AI tool.")]
+Client = Annotated[
+    str | None, Query(max_length=256, pattern=_NO_NUL, description="Client IP, or user/device for browser events.")
+]
+Sensor = Annotated[str | None, Query(max_length=128, pattern=_NO_NUL, description="Sensor id (or device id).")]
 Kind = Annotated[
     Literal["network_usage", "visit", "prompt", "paste", "upload"] | None, Query(description="Event kind.")
 ]
@@ -55,7 +73,7 @@ def list_events(
     client: Client = None,
     sensor: Sensor = None,
     kind: Kind = None,
-    after: Annotated[int | None, Query(ge=0, description="Cursor: next_after of the previous page.")] = None,
+    after: Annotated[int | None, Query(ge=0, le=MAX_ID, description="Cursor: next_after of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> EventPageOut:
     limit = min(limit, runtime.settings.query_page_max)
@@ -76,7 +94,7 @@ def usage(
     client: Client = None,
     sensor: Sensor = None,
     group_by: Annotated[queries.UsageGrouping, Query()] = queries.UsageGrouping.TOOL,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> UsageOut:
     limit = min(limit, runtime.settings.query_page_max)

@@ -264,3 +264,35 @@ def test_when_a_chunked_body_grows_too_large_then_413(client: TestClient, keys: 
 
     assert response.status_code == 413
     assert error_of(response)["code"] == "body_too_large"
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (prompt_event(user="j.doe\u0000"), "events[0].user"),
+        (prompt_event(text="a\u0000b"), "events[0].text"),
+        (network_event(bytes_up=2**63), "events[0].bytes_up"),
+    ],
+    ids=["nul-in-user", "nul-in-text", "beyond-int64"],
+)
+def test_when_values_the_database_cannot_hold_arrive_then_422_not_500(
+    client: TestClient, keys: Keys, event: dict[str, Any], field: str
+) -> None:
+    token = keys.sensor if event["kind"] == "network_usage" else keys.browser
+
+    response = client.post(URL, json=batch(event), headers=keys.header(token))
+
+    assert response.status_code == 422
+    assert error_of(response)["details"][0]["field"] == field
+
+
+def test_when_the_schema_version_is_longer_than_any_real_one_then_422(client: TestClient, keys: Keys) -> None:
+    response = client.post(URL, json=batch(schema_version="1.000000000000000"), headers=keys.header(keys.sensor))
+
+    assert response.status_code == 422
+
+
+def test_when_a_filter_carries_a_nul_then_422_not_500(client: TestClient, keys: Keys) -> None:
+    response = client.get("/api/v1/events", params={"client": "a\u0000b"}, headers=keys.header(keys.read))
+
+    assert response.status_code == 422
