@@ -17,9 +17,9 @@ from uuid import UUID
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     IPvAnyAddress,
@@ -80,7 +80,7 @@ def _text_timestamps_only(value: object) -> object:
     # The contract says RFC 3339; pydantic's lax mode would also take Unix epoch numbers, which producers could
     # then come to rely on.
     if isinstance(value, int | float) and not isinstance(value, bool):
-        raise ValueError("timestamps are RFC 3339 strings, not numbers")
+        raise ValueError("timestamps are RFC 3339 strings, not numbers")  # noqa: TRY004 - pydantic reports ValueError
     return value
 
 
