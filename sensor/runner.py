@@ -6,7 +6,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
+
+from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
 
 from events.models import NetworkUsageEvent
 from rules.catalog import load_catalog
@@ -57,6 +60,23 @@ def chain(sources: Iterable[PacketSource]) -> Iterator[Frame]:
         yield from source.frames()
 
 
+def with_progress(sources: list[PacketSource], frames: Iterator[Frame]) -> Iterator[Frame]:
+    """A progress bar on standard error while reading files, when a person is watching (a terminal)."""
+    sizes = [Path(path).stat().st_size for path in (getattr(s, "path", "-") for s in sources) if path != "-"]
+    if not sys.stderr.isatty() or len(sizes) != len(sources):
+        yield from frames
+        return
+    columns = (TextColumn("reading"), BarColumn(), TransferSpeedColumn(), TextColumn("{task.fields[packets]} packets"))
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("read", total=sum(sizes), packets=0)
+        for count, frame in enumerate(frames, 1):
+            # Each record costs its data plus a 16-byte header (pcap; pcapng's is larger, so this runs a bit slow).
+            progress.advance(task, len(frame.data) + 16)
+            if count % 4096 == 0:
+                progress.update(task, packets=count)
+            yield frame
+
+
 def build_resolver() -> NameResolver:
     return NameResolver(load_catalog(), load_hidden_names())
 
@@ -64,7 +84,7 @@ def build_resolver() -> NameResolver:
 def write_observations(sources: list[PacketSource], out: TextIO = sys.stdout) -> Summary:
     pipeline = Pipeline(build_resolver(), on_flow=lambda _flow: None)
     started = time.perf_counter()
-    for observation in pipeline.run(chain(sources)):
+    for observation in pipeline.run(with_progress(sources, chain(sources))):
         out.write(observation.to_json() + "\n")
     return _summary(pipeline, sources, started)
 
@@ -81,7 +101,7 @@ def aggregate_usage(
     aggregator = UsageAggregator(sensor_id, resolver, answers, emit, window_seconds=window_seconds, run_id=run_id)
     pipeline = Pipeline(resolver, on_flow=aggregator.add, flows=flows, answers=answers)
     next_flush = 0.0
-    for frame in chain(sources):
+    for frame in with_progress(sources, chain(sources)):
         pipeline.process(frame)
         if frame.ts >= next_flush:
             aggregator.flush(frame.ts - flows.idle_timeout)
