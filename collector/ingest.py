@@ -35,6 +35,7 @@ _NETWORK_COLUMNS = {
     "last_seen",
     "bytes_up",
     "bytes_down",
+    "flow_count",
 }
 _BROWSER_COLUMNS = {"event_id", "kind", "device_id", "user", "tool_id", "occurred_at"}
 
@@ -68,6 +69,7 @@ class RowBuilder:
                 "last_seen": event.last_seen,
                 "bytes_up": event.bytes_up,
                 "bytes_down": event.bytes_down,
+                "flow_count": event.flow_count,
                 "detail": event.model_dump(mode="json", exclude=_NETWORK_COLUMNS),
             }
         detail = event.model_dump(mode="json", exclude=_BROWSER_COLUMNS | {"text"})
@@ -93,6 +95,7 @@ class RowBuilder:
             "last_seen": event.occurred_at,
             "bytes_up": bytes_up,
             "bytes_down": 0,
+            "flow_count": 1,
             "detail": detail,
         }
 

@@ -117,6 +117,8 @@ class StoredEvent(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     bytes_up: Mapped[int] = mapped_column(BigInteger, default=0)
     bytes_down: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Flows summed into the event: a sensor sends one event per client x tool x window.
+    flow_count: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 

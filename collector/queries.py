@@ -68,6 +68,7 @@ class UsageRow:
     tool_id: str | None
     client: str | None
     events: int
+    flows: int
     clients: int
     bytes_up: int
     bytes_down: int
@@ -85,6 +86,7 @@ def _usage_query(where: EventFilter, grouping: UsageGrouping) -> Select[Any]:
         select(
             *group_columns,
             func.count().label("events"),
+            func.coalesce(func.sum(StoredEvent.flow_count), 0).label("flows"),
             func.count(StoredEvent.client.distinct()).label("clients"),
             func.coalesce(func.sum(StoredEvent.bytes_up), 0).label("bytes_up"),
             func.coalesce(func.sum(StoredEvent.bytes_down), 0).label("bytes_down"),
@@ -105,6 +107,7 @@ def usage(session: Session, where: EventFilter, grouping: UsageGrouping, offset:
             tool_id=row.get("tool_id"),
             client=row.get("client"),
             events=int(row["events"]),
+            flows=int(row["flows"]),
             clients=int(row["clients"]),
             bytes_up=int(row["bytes_up"]),
             bytes_down=int(row["bytes_down"]),

@@ -29,6 +29,7 @@ class StoredEventOut(BaseModel):
     last_seen: datetime
     bytes_up: int
     bytes_down: int
+    flow_count: int
     detail: dict[str, Any]
     received_at: datetime
 
@@ -44,6 +45,7 @@ class UsageRowOut(BaseModel):
     tool_id: str | None = None
     client: str | None = None
     events: int
+    flows: int
     clients: int
     bytes_up: int
     bytes_down: int

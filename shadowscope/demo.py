@@ -122,10 +122,10 @@ def _show_usage(base_url: str, reader: IssuedKey) -> None:
     )
     response.raise_for_status()
     typer.echo("\nAI-tool usage stored by the collector (GET /api/v1/usage):")
-    typer.echo(f"{'tool':<20}{'events':>8}{'clients':>9}{'MB up':>9}{'MB down':>9}")
+    typer.echo(f"{'tool':<20}{'events':>8}{'flows':>7}{'clients':>9}{'MB up':>9}{'MB down':>9}")
     for row in response.json()["rows"]:
         typer.echo(
-            f"{row['tool_id'] or '(unknown)':<20}{row['events']:>8}{row['clients']:>9}"
+            f"{row['tool_id'] or '(unknown)':<20}{row['events']:>8}{row['flows']:>7}{row['clients']:>9}"
             f"{row['bytes_up'] / 1e6:>9.2f}{row['bytes_down'] / 1e6:>9.2f}"
         )
 

@@ -83,7 +83,7 @@ def usage(
     data_dir: DataDirOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """AI-tool usage: events, distinct clients and bytes up/down, biggest uploaders first."""
+    """AI-tool usage: events, flows, distinct clients and bytes up/down, biggest uploaders first."""
     from collector.queries import UsageGrouping
     from collector.queries import usage as usage_query
     from collector.settings import load_settings
@@ -96,6 +96,7 @@ def usage(
     columns = [
         *group_by.value.replace("tool", "tool_id").split(","),
         "events",
+        "flows",
         "clients",
         "bytes_up",
         "bytes_down",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,6 +39,31 @@ SpoolDir = Annotated[
 ]
 Jsonl = Annotated[bool, typer.Option("--jsonl", help="Write one observation per line to stdout; send nothing.")]
 Window = Annotated[int, typer.Option("--window", min=10, max=86_400, help="Seconds per usage-event window.")]
+
+
+class Backend(StrEnum):
+    DPKT = "dpkt"
+    SCAPY = "scapy"
+    TSHARK = "tshark"
+
+
+BackendOption = Annotated[
+    Backend,
+    typer.Option(
+        "--backend", help="Capture-file reader: dpkt (fast), or scapy / tshark to cross-check it.", case_sensitive=False
+    ),
+]
+
+
+def _file_sources(captures: list[str], backend: Backend) -> list[PacketSource]:
+    from sensor.capture.files import CaptureFile
+    from sensor.capture.scapy_file import ScapyFile
+    from sensor.capture.tshark import INSTALL_HINT, TsharkFile
+
+    if backend is Backend.TSHARK and not TsharkFile.available():
+        raise fail(f"--backend tshark needs tshark: {INSTALL_HINT}")
+    source = {Backend.DPKT: CaptureFile, Backend.SCAPY: ScapyFile, Backend.TSHARK: TsharkFile}[backend]
+    return [source(capture) for capture in captures]
 
 
 def _default_spool() -> Path:
@@ -104,16 +130,16 @@ def read(
     spool_dir: SpoolDir = None,  # type: ignore[assignment]
     window: Window = 300,
     drain_timeout: Annotated[float, typer.Option(help="Seconds to keep trying delivery at the end.")] = 60.0,
+    backend: BackendOption = Backend.DPKT,
 ) -> None:
     """Read capture files: print observations (--jsonl), or send usage events to the collector."""
     from sensor.capture.base import CaptureError
-    from sensor.capture.files import CaptureFile
     from sensor.runner import write_observations
 
     for capture in captures:
         if capture != "-" and not Path(capture).is_file():
             raise fail(f"{capture}: no such file")
-    sources: list[PacketSource] = [CaptureFile(capture) for capture in captures]
+    sources = _file_sources(captures, backend)
     try:
         if jsonl:
             _echo_summary(write_observations(sources))
@@ -158,6 +184,41 @@ def live(
         raise fail(str(error)) from error
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
+
+
+@app.command()
+def crosscheck(
+    captures: Annotated[list[str], typer.Argument(help="pcap or pcapng files.")],
+) -> None:
+    """Compare the names ShadowScope reads with those tshark's dissectors find; exit 1 if tshark found one we missed.
+
+    Exit 2 if a file could not be checked (not a capture, or tshark missing).
+    """
+    from sensor.capture.base import CaptureError
+    from sensor.capture.tshark import INSTALL_HINT, TsharkFile
+    from sensor.crosscheck import crosscheck as compare_with_tshark
+
+    if not TsharkFile.available():
+        raise fail(f"crosscheck needs tshark: {INSTALL_HINT}")
+    missed = unreadable = False
+    for capture in captures:
+        if not Path(capture).is_file():
+            typer.echo(f"{capture}: no such file", err=True)
+            unreadable = True
+            continue
+        try:
+            comparison = compare_with_tshark(capture)
+        except CaptureError as error:
+            typer.echo(str(error), err=True)
+            unreadable = True
+            continue
+        for line in comparison.lines():
+            typer.echo(line)
+        missed = missed or comparison.missed
+    if unreadable:
+        raise typer.Exit(2)
+    if missed:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -95,6 +95,7 @@ def test_when_asking_usage_per_tool_then_bytes_and_clients_are_summed(
         "tool_id": "openai-chatgpt",
         "client": None,
         "events": 3,
+        "flows": 3,
         "clients": 2,
         "bytes_up": 600,
         "bytes_down": 1200,
