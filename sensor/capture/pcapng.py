@@ -44,7 +44,7 @@ def _parse_interface(body: bytes, endian: str) -> _Interface:
     while position + 4 <= len(body):
         code, length = struct.unpack_from(endian + "HH", body, position)
         value = body[position + 4 : position + 4 + length]
-        if code == 0:
+        if code == 0 or len(value) < length:  # end of options, or an option running past its block
             break
         if code == IF_TSRESOL and length >= 1:
             divisor = _tsresol(value[0])
