@@ -6,19 +6,16 @@ import json
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from collector.keys import Scope, create_key
-from collector.settings import load_settings
+from collector.keys import Scope
 from events.models import EventBatch
 from sensor.delivery import CollectorClient, DeliveryFailed, DeliveryRefused, RetryPolicy
-from shadowscope.database import open_sessions
 from tests.factories import SENSOR_ID, batch, network_event
+from tests.sensor.collector_process import CollectorProcess
 
 ACCEPTED = {"batch_id": "x", "received": 1, "stored": 1, "duplicate_batch": False}
 
@@ -96,48 +93,10 @@ def test_when_nothing_listens_then_delivery_fails_without_hanging() -> None:
         client.send(a_batch())
 
 
-@pytest.fixture
-def live_collector(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """A real collector process on SQLite, and a sensor key for it."""
-    with open_sessions(load_settings(data_dir=tmp_path)) as sessions, sessions.begin() as session:
-        token = create_key(session, Scope.SENSOR, SENSOR_ID, None).token
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "shadowscope",
-            "collector",
-            "serve",
-            "--data-dir",
-            str(tmp_path),
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield base_url, token
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
 def test_when_a_real_collector_receives_a_batch_over_http_then_resending_is_harmless(
-    live_collector: tuple[str, str], tmp_path: Path
+    collector: CollectorProcess, tmp_path: Path
 ) -> None:
-    base_url, token = live_collector
+    base_url, token = collector.url, collector.key(Scope.SENSOR, SENSOR_ID)
     sent = a_batch()
     with CollectorClient(base_url, token) as client:
         first, again = client.send(sent), client.send(sent)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,16 +92,6 @@ def test_when_aggregating_then_only_ai_usage_leaves_with_its_volume(capture: Pat
 
 def test_when_the_same_capture_is_aggregated_twice_then_event_ids_repeat(capture: Path) -> None:
     assert [e.event_id for e in aggregate(capture)] == [e.event_id for e in aggregate(capture)]
-
-
-@pytest.fixture
-def collector(tmp_path: Path) -> Iterator[CollectorProcess]:
-    process = CollectorProcess(tmp_path / "collector")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def test_when_reading_into_a_real_collector_then_usage_arrives_once_even_if_read_twice(

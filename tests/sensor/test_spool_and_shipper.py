@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from collector.keys import Scope
 from events.models import EventBatch, NetworkUsageEvent
@@ -52,16 +49,6 @@ def test_when_a_spooled_file_is_corrupt_then_it_is_set_aside_not_retried(tmp_pat
     assert shipper.deliver_pending() is True
     assert spool.stats.rejected == 1
     assert list(spool.rejected_dir.glob("*.reason.txt"))
-
-
-@pytest.fixture
-def collector(tmp_path: Path) -> Iterator[CollectorProcess]:
-    process = CollectorProcess(tmp_path / "collector")
-    process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
 
 
 def test_when_the_collector_is_down_then_batches_wait_and_arrive_once_it_is_back(
