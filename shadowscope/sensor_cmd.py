@@ -14,6 +14,8 @@ import typer
 from shadowscope.options import fail
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sensor.capture.base import PacketSource
     from sensor.runner import Summary
 
@@ -62,8 +64,12 @@ def _file_sources(captures: list[str], backend: Backend) -> list[PacketSource]:
 
     if backend is Backend.TSHARK and not TsharkFile.available():
         raise fail(f"--backend tshark needs tshark: {INSTALL_HINT}")
-    source = {Backend.DPKT: CaptureFile, Backend.SCAPY: ScapyFile, Backend.TSHARK: TsharkFile}[backend]
-    return [source(capture) for capture in captures]
+    readers: dict[Backend, Callable[[str], PacketSource]] = {
+        Backend.DPKT: CaptureFile,
+        Backend.SCAPY: ScapyFile,
+        Backend.TSHARK: TsharkFile,
+    }
+    return [readers[backend](capture) for capture in captures]
 
 
 def _default_spool() -> Path:
@@ -197,9 +203,11 @@ def crosscheck(
     from sensor.capture.base import CaptureError
     from sensor.capture.tshark import INSTALL_HINT, TsharkFile
     from sensor.crosscheck import crosscheck as compare_with_tshark
+    from sensor.runner import build_resolver
 
     if not TsharkFile.available():
         raise fail(f"crosscheck needs tshark: {INSTALL_HINT}")
+    resolver = build_resolver()
     missed = unreadable = False
     for capture in captures:
         if not Path(capture).is_file():
@@ -207,7 +215,7 @@ def crosscheck(
             unreadable = True
             continue
         try:
-            comparison = compare_with_tshark(capture)
+            comparison = compare_with_tshark(capture, resolver)
         except CaptureError as error:
             typer.echo(str(error), err=True)
             unreadable = True
