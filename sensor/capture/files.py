@@ -44,6 +44,31 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+# No link layer captures more than this per packet (tcpdump's and tshark's limit); a record claiming more is corrupt,
+# and reading it would make dpkt allocate whatever the length field says.
+MAX_RECORD = 262_144
+
+
+class _CorruptRecord(Exception):
+    pass
+
+
+class _BoundedReads(io.RawIOBase):
+    """Refuses a single read larger than a record can be, so a corrupt length cannot exhaust memory."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or size > self._limit:
+            raise _CorruptRecord
+        return self._stream.read(size)
+
+
 class CaptureFile:
     """A pcap or pcapng file, or `-` for standard input. The format is read from the magic, not the name."""
 
@@ -84,7 +109,7 @@ class CaptureFile:
 
     def _pcap_frames(self, stream: BinaryIO) -> Iterator[Frame]:
         try:
-            reader = dpkt.pcap.Reader(stream)
+            reader = dpkt.pcap.Reader(_BoundedReads(stream, MAX_RECORD + 16))
         except (ValueError, struct.error, dpkt.dpkt.NeedData) as error:
             raise CaptureError(f"{self.path}: unreadable pcap header: {error}") from error
         linktype = reader.datalink()
@@ -94,3 +119,5 @@ class CaptureFile:
                 yield Frame(float(ts), linktype, bytes(data))
         except (ValueError, struct.error, dpkt.dpkt.NeedData):
             self.stats.problem("corrupt pcap record")
+        except _CorruptRecord:
+            self.stats.problem("pcap record longer than any link captures")

@@ -137,5 +137,5 @@ class ScapyFile:
         if meta.tshigh is None:  # Simple Packet Block: no timestamp
             return Frame(0.0, int(meta.linktype), bytes(data))
         # As our walker computes them: the interface's tick count over its resolution, in floats.
-        ts = ((meta.tshigh << 32) | meta.tslow) / float(meta.tsresol)
+        ts = ((meta.tshigh << 32) | meta.tslow) / int(meta.tsresol)
         return Frame(ts, int(meta.linktype), bytes(data))

@@ -125,3 +125,25 @@ def test_when_the_file_is_no_capture_then_a_clear_error(tmp_path: Path, content:
 def test_when_the_file_is_missing_then_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CaptureError, match="No such file"):
         list(CaptureFile(str(tmp_path / "absent.pcap")).frames())
+
+
+def test_when_a_pcap_record_claims_gigabytes_then_reading_stops_without_allocating_them(tmp_path: Path) -> None:
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    good = struct.pack("<IIII", 1, 0, 60, 60) + b"\0" * 60
+    evil = struct.pack("<IIII", 2, 0, 0xFFFFFFF0, 60) + b"\0" * 60
+    path = tmp_path / "evil.pcap"
+    path.write_bytes(header + good + evil)
+    source = CaptureFile(str(path))
+
+    assert len(list(source.frames())) == 1
+    assert source.stats.problems == {"pcap record longer than any link captures": 1}
+
+
+def test_when_timestamps_have_nanosecond_resolution_then_they_are_rounded_once(tmp_path: Path) -> None:
+    ticks = 1_793_000_000_123_456_789
+    path = tmp_path / "ns.pcapng"
+    path.write_bytes(_pcapng(_interface(1, tsresol=9), _packet(0, ticks, bytes(Ether() / IP() / TCP()))))
+
+    frame = next(iter(CaptureFile(str(path)).frames()))
+
+    assert frame.ts == ticks / 10**9
