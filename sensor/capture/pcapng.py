@@ -36,7 +36,8 @@ class _Interface:
 
 def _tsresol(value: int) -> int:
     # An int, so that ticks / divisor is one correctly rounded division (a float divisor loses up to ~128 ns).
-    return 2 ** (value & 0x7F) if value & 0x80 else 10 ** (value & 0x7F)
+    exponent = value & 0x7F
+    return int(2**exponent) if value & 0x80 else int(10**exponent)
 
 
 def _parse_interface(body: bytes, endian: str) -> _Interface:
