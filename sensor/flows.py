@@ -40,6 +40,9 @@ class Flow:
     # Decoder state (a TCP stream assembler, a QUIC crypto assembler); dropped once the name is known.
     state: Any = None
     done: bool = False  # no more payload inspection needed
+    # Set when the fast path counted a packet without reordering the table; expiry sorts such flows lazily.
+    touched: bool = False
+    fast_keys: tuple[bytes, bytes] | None = None
 
     @property
     def transport(self) -> str:
@@ -84,6 +87,7 @@ class FlowTable:
         else:
             self._flows.move_to_end(key)
             flow.last_seen = max(flow.last_seen, ts)
+            flow.touched = False
         upstream = packet.src == flow.client and packet.sport == flow.client_port
         if upstream:
             flow.bytes_up += packet.ip_bytes
@@ -93,11 +97,32 @@ class FlowTable:
             flow.packets_down += 1
         return flow, upstream
 
+    @staticmethod
+    def touch(flow: Flow, upstream: bool, ip_bytes: int, ts: float) -> None:
+        """Count a packet the fast path matched; the table's order is repaired at the next expiry sweep."""
+        if upstream:
+            flow.bytes_up += ip_bytes
+            flow.packets_up += 1
+        else:
+            flow.bytes_down += ip_bytes
+            flow.packets_down += 1
+        if ts > flow.last_seen:  # noqa: PLR1730 - cheaper than max() on the hot path
+            flow.last_seen = ts
+        flow.touched = True
+
     def expire(self, now: float) -> Iterator[Flow]:
         """Flows idle for longer than the timeout, and the oldest ones while the table is over its size."""
+        looked_at, size = 0, len(self._flows)
         while self._flows:
             key, flow = next(iter(self._flows.items()))
-            if flow.last_seen + self.idle_timeout >= now and len(self._flows) <= self.max_flows:
+            recent = flow.last_seen + self.idle_timeout >= now
+            if recent and flow.touched and looked_at < size:
+                # Counted by the fast path since it was last ordered: put it where it belongs and look further.
+                self._flows.move_to_end(key)
+                flow.touched = False
+                looked_at += 1
+                continue
+            if recent and len(self._flows) <= self.max_flows:
                 return
             if flow.last_seen + self.idle_timeout >= now:
                 self.evicted_for_space += 1

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from sensor.capture.base import Frame
-from sensor.decode.packet import Skipped, decode
+from sensor.decode.packet import Packet, Skipped, decode
+from sensor.fastpath import frame_key, packet_keys
 from sensor.flows import Flow, FlowTable
 from sensor.inspect import Finding, inspect
 from sensor.names import AnswerMap, NameResolver
@@ -45,6 +46,7 @@ class Pipeline:
         self.answers = answers or AnswerMap()
         self.stats = PipelineStats()
         self._next_expiry = 0.0
+        self._fast: dict[bytes, tuple[Flow, bool]] = {}
 
     def run(self, frames: Iterable[Frame]) -> Iterator[Observation]:
         for frame in frames:
@@ -53,6 +55,15 @@ class Pipeline:
 
     def process(self, frame: Frame) -> list[Observation]:
         self.stats.packets += 1
+        if self._fast:
+            located = frame_key(frame.linktype, frame.data)
+            if located is not None:
+                hit = self._fast.get(located[0])
+                if hit is not None:
+                    FlowTable.touch(hit[0], hit[1], located[1], frame.ts)
+                    if frame.ts >= self._next_expiry:
+                        self._expire(frame.ts)
+                    return []
         packet = decode(frame.linktype, frame.data)
         if isinstance(packet, Skipped):
             self.stats.skipped[packet.reason] += 1
@@ -60,12 +71,29 @@ class Pipeline:
         flow, upstream = self.flows.account(packet, frame.ts)
         if frame.ts >= self._next_expiry:
             self._expire(frame.ts)
-        if flow.done or (not packet.payload and not packet.tcp_flags & 0x02):
+        if flow.done:
+            if flow.fast_keys is None:
+                self._take_fast_path(flow, packet, upstream)
+            return []
+        if not packet.payload and not packet.tcp_flags & 0x02:
             return []
         observations: list[Observation] = []
         for finding in inspect(flow, packet, upstream, self.answers):
             observations += self._observe(flow, finding, frame.ts)
+        if flow.done:
+            self._take_fast_path(flow, packet, upstream)
         return observations
+
+    def _take_fast_path(self, flow: Flow, packet: Packet, upstream: bool) -> None:
+        forward, backward = packet_keys(packet)
+        flow.fast_keys = (forward, backward)
+        self._fast[forward] = (flow, upstream)
+        self._fast[backward] = (flow, not upstream)
+
+    def _forget(self, flow: Flow) -> None:
+        if flow.fast_keys is not None:
+            for key in flow.fast_keys:
+                self._fast.pop(key, None)
 
     def _classify(self, flow: Flow, finding: Finding) -> list[ObservedSignal]:
         """The signals a finding amounts to. Chromium sends a GREASE ECH extension on every ClientHello, so the
@@ -110,8 +138,10 @@ class Pipeline:
     def _expire(self, now: float) -> None:
         self._next_expiry = now + EXPIRY_INTERVAL
         for flow in self.flows.expire(now):
+            self._forget(flow)
             self.on_flow(flow)
 
     def finish(self) -> None:
         for flow in self.flows.drain():
+            self._forget(flow)
             self.on_flow(flow)
