@@ -14,7 +14,6 @@ import typer
 from shadowscope.options import fail
 
 if TYPE_CHECKING:
-
     from sensor.capture.base import PacketSource
     from sensor.runner import Summary
 
