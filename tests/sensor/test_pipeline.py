@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from scapy.utils import wrpcap
 
 from collector.keys import Scope
 from events.models import NetworkUsageEvent, Signal
@@ -138,3 +141,46 @@ def test_when_the_capture_is_bad_then_the_sensor_says_so_and_does_not_crash(
 
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_when_the_sensor_is_killed_then_spooled_batches_are_delivered_by_the_next_run(
+    capture: Path, collector: CollectorProcess, tmp_path: Path
+) -> None:
+    sensor_key, read_key = collector.key(Scope.SENSOR, "tap-test-01"), collector.key(Scope.READ, None)
+    spool = tmp_path / "spool"
+    base = [
+        sys.executable,
+        "-m",
+        "shadowscope",
+        "sensor",
+        "read",
+        "--sensor-id",
+        "tap-test-01",
+        "--api-key",
+        sensor_key,
+        "--spool-dir",
+        str(spool),
+    ]
+    collector.stop()
+    sensor = subprocess.Popen(
+        [*base, str(capture), "--collector", collector.url, "--drain-timeout", "120"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not list(spool.glob("*.batch.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sensor.send_signal(signal.SIGKILL)
+    sensor.wait(timeout=30)
+    assert len(list(spool.glob("*.batch.json"))) == 1, "the batch was on disk before the kill"
+
+    collector.start()
+    empty = tmp_path / "empty.pcap"
+    wrpcap(str(empty), [])
+    rerun = subprocess.run(
+        [*base, str(empty), "--collector", collector.url], capture_output=True, text=True, timeout=120
+    )
+
+    assert rerun.returncode == 0, rerun.stderr
+    assert list(spool.glob("*.batch.json")) == []
+    assert collector.event_count(read_key) == 4
