@@ -69,6 +69,16 @@ class _BoundedReads(io.RawIOBase):
         return self._stream.read(size)
 
 
+def open_capture(path: str) -> BinaryIO:
+    """The capture file, or standard input for `-`, as a binary stream; a clear error when it cannot be opened."""
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        return Path(path).open("rb")
+    except OSError as error:
+        raise CaptureError(f"{path}: {error.strerror or error}") from error
+
+
 class CaptureFile:
     """A pcap or pcapng file, or `-` for standard input. The format is read from the magic, not the name."""
 
@@ -78,16 +88,8 @@ class CaptureFile:
         self.path = path
         self.stats = SourceStats()
 
-    def _open(self) -> BinaryIO:
-        if self.path == "-":
-            return sys.stdin.buffer
-        try:
-            return Path(self.path).open("rb")
-        except OSError as error:
-            raise CaptureError(f"{self.path}: {error.strerror or error}") from error
-
     def frames(self) -> Iterator[Frame]:
-        raw = self._open()
+        raw = open_capture(self.path)
         try:
             magic = raw.read(4)
             stream = io.BufferedReader(_Prefixed(magic, raw), buffer_size=1 << 20)

@@ -19,14 +19,13 @@ import io
 import sys
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
 
 from scapy.error import Scapy_Exception
 from scapy.utils import RawPcapNgReader, RawPcapReader
 
 from sensor.capture.base import CaptureError, Frame, SourceStats
-from sensor.capture.files import PCAP_MAGICS, PCAPNG_MAGIC
+from sensor.capture.files import PCAP_MAGICS, PCAPNG_MAGIC, open_capture
 from sensor.capture.pcapng import MAX_BLOCK
 
 MAX_FRAME = 1 << 18  # scapy's pcap reader reads at most this much of one record (4 x its MTU); pcapng needs a cap too
@@ -77,16 +76,8 @@ class ScapyFile:
     def available(cls) -> bool:
         return True  # scapy is a dependency of the sensor
 
-    def _open(self) -> BinaryIO:
-        if self.path == "-":
-            return sys.stdin.buffer
-        try:
-            return Path(self.path).open("rb")
-        except OSError as error:
-            raise CaptureError(f"{self.path}: {error.strerror or error}") from error
-
     def frames(self) -> Iterator[Frame]:
-        raw = self._open()
+        raw = open_capture(self.path)
         try:
             magic = raw.read(4)
             if magic not in PCAP_MAGICS and magic != PCAPNG_MAGIC:
