@@ -8,10 +8,8 @@ over the bundled capture so its usage events arrive too, and reports what was st
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -22,15 +20,10 @@ from collector.settings import load_settings
 from events.models import EventBatch, NetworkUsageEvent
 from sensor.delivery import CollectorClient, DeliveryRefused
 from shadowscope.database import open_sessions
+from shadowscope.local_collector import LocalCollector
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample-data"
 READY_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _issue_keys(data_dir: Path, sensor_id: str) -> dict[Scope, IssuedKey]:
@@ -40,20 +33,6 @@ def _issue_keys(data_dir: Path, sensor_id: str) -> dict[Scope, IssuedKey]:
             Scope.BROWSER: create_key(session, Scope.BROWSER, None, "demo browser gateway"),
             Scope.READ: create_key(session, Scope.READ, None, "demo reader"),
         }
-
-
-def _wait_ready(base_url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the collector exited with status {server.returncode} before it was ready")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the collector was not ready within {READY_TIMEOUT_S:.0f}s")
 
 
 def _deliver(base_url: str, keys: dict[Scope, IssuedKey]) -> None:
@@ -136,30 +115,16 @@ def run_demo(workdir: Path) -> None:
     network = EventBatch.model_validate_json((SAMPLE_DIR / "network-batch.json").read_bytes())
     sensor_id = next(event.sensor_id for event in network.events if isinstance(event, NetworkUsageEvent))
     keys = _issue_keys(workdir, sensor_id)
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "shadowscope",
-        "collector",
-        "serve",
-        "--data-dir",
-        str(workdir),
-        "--port",
-        str(port),
-    ]
-    typer.echo(f"starting the collector on {base_url} (SQLite in {workdir})")
-    server = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+    server = LocalCollector(workdir, quiet=False)
+    typer.echo(f"starting the collector on {server.url} (SQLite in {workdir})")
+    server.start()
     try:
-        _wait_ready(base_url, server)
-        _deliver(base_url, keys)
-        _run_sensor(base_url, sensor_id, keys[Scope.SENSOR], workdir)
-        _show_usage(base_url, keys[Scope.READ])
+        _deliver(server.url, keys)
+        _run_sensor(server.url, sensor_id, keys[Scope.SENSOR], workdir)
+        _show_usage(server.url, keys[Scope.READ])
         typer.echo(
             f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "
             f"{workdir} --group-by tool,client"
         )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
