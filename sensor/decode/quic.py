@@ -66,6 +66,13 @@ _VERSIONS = {
 # (draft-23..28 share one, draft-29..32 another; checked against captures of draft-27 and draft-29 traffic).
 _DRAFT_23_SALT = bytes.fromhex("c3eef712c72ebb5a11a7d2432bb46365bef9f502")
 _DRAFT_29_SALT = bytes.fromhex("afbfec289993d24c9e9786f19c6111e04390a899")
+# Google QUIC Q050 protects its Initials the IETF way with a salt of its own, and carries its (gQUIC, not TLS)
+# client hello in frames of type 0x08 laid out like CRYPTO frames.
+QUIC_Q050 = 0x51303530
+_VERSIONS[QUIC_Q050] = _Version(
+    bytes.fromhex("504574efd066fe2f9d945cfcdbd3a7f0d3b56b45"), 0x00, 0x30, b"quic key", b"quic iv", b"quic hp"
+)
+_GQUIC_CRYPTO = 0x08
 for _draft in range(23, 33):
     _VERSIONS[0xFF000000 + _draft] = _Version(
         _DRAFT_23_SALT if _draft < 29 else _DRAFT_29_SALT, 0x00, 0x30, b"quic key", b"quic iv", b"quic hp"
@@ -191,7 +198,8 @@ def _open_initial(data: bytes, header: _Header, original_dcid: bytes | None) -> 
         payload = _decrypt(data, header, _client_keys(header.version, bytes(original_dcid)))
     if payload is None:
         return None
-    return InitialPacket(header.version, header.dcid, header.scid, _crypto_frames(payload))
+    crypto_type = _GQUIC_CRYPTO if header.version == QUIC_Q050 else _CRYPTO
+    return InitialPacket(header.version, header.dcid, header.scid, _crypto_frames(payload, crypto_type))
 
 
 @lru_cache(maxsize=KEY_CACHE_SIZE)
@@ -235,7 +243,7 @@ def _decrypt(data: bytes, header: _Header, keys: _Keys) -> bytes | None:
         return None
 
 
-def _crypto_frames(payload: bytes) -> tuple[tuple[int, bytes], ...]:
+def _crypto_frames(payload: bytes, crypto_type: int = _CRYPTO) -> tuple[tuple[int, bytes], ...]:
     """CRYPTO frames of a decrypted Initial; stops at the first frame type an Initial should not carry."""
     frames: list[tuple[int, bytes]] = []
     pos, size = 0, len(payload)
@@ -249,7 +257,7 @@ def _crypto_frames(payload: bytes) -> tuple[tuple[int, bytes], ...]:
                 pos = match.start()
             elif frame_type == _PING:
                 pos += 1
-            elif frame_type == _CRYPTO:
+            elif frame_type == crypto_type:
                 offset, pos = _varint(payload, pos + 1)
                 length, pos = _varint(payload, pos)
                 if pos + length > size or offset + length > _VARINT_MAX:
@@ -357,6 +365,11 @@ class CryptoAssembler:
         if self._hello is not None:
             return self._hello
         prefix = self._prefix
+        if prefix[:4] == b"CHLO":  # gQUIC Q050's handshake message, not TLS
+            sni = _chlo_tag(bytes(prefix), 0, b"SNI\x00")
+            if sni is not None:
+                self._hello = ClientHello(sni=sni.lower(), has_ech=False, has_esni=False, alpn=(), version=0)
+            return self._hello
         if len(prefix) < 4 or prefix[0] != 1:
             return None
         needed = 4 + int.from_bytes(prefix[1:4], "big")
@@ -371,7 +384,8 @@ _MAX_CHLO_TAGS = 64
 
 
 def gquic_sni(datagram: bytes | memoryview) -> str | None:
-    """SNI tag of a plaintext gQUIC CHLO (Q039/Q043/Q046); None for anything else, including encrypted Q050/T05x."""
+    """SNI tag of a plaintext gQUIC CHLO (Q039/Q043/Q046); None for anything else (Q050 goes through the Initial
+    decryption like IETF QUIC; T05x is not read)."""
     data = bytes(datagram)
     if len(data) < 13:
         return None

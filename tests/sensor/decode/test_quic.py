@@ -128,6 +128,7 @@ CLIENT_HELLO = bytes.fromhex(
 SALTS = {
     QUIC_V1: (bytes.fromhex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"), b"quic "),
     QUIC_V2: (bytes.fromhex("0dede3def700a6db819381be6e269dcbf9bd2ed9"), b"quicv2 "),
+    0x51303530: (bytes.fromhex("504574efd066fe2f9d945cfcdbd3a7f0d3b56b45"), b"quic "),  # gQUIC Q050
 }
 
 
@@ -619,3 +620,19 @@ def test_when_a_gquic_chlo_is_read_then_the_plaintext_sni_tag_is_returned(
     datagram: bytes, expected: str | None
 ) -> None:
     assert gquic_sni(datagram) == expected
+
+
+def test_when_gquic_q050_sends_its_chlo_in_protected_initials_then_the_sni_is_found_across_packets() -> None:
+    message = chlo(CHLO_TAGS)
+    first, second = message[:20], message[20:]
+    # Q050 frames its handshake message in type 0x08 frames shaped like CRYPTO frames, over two Initials.
+    packets = [
+        initial(b"\x08" + varint(20) + varint(len(second)) + second, version=0x51303530),
+        initial(b"\x08" + varint(0) + varint(len(first)) + first, version=0x51303530),
+    ]
+
+    assembler = hello_from(*packets)
+
+    hello = assembler.client_hello()
+    assert hello is not None
+    assert hello.sni == "www.example.org"
