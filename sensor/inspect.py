@@ -2,7 +2,8 @@
 
 Only a flow's first client bytes matter (the ClientHello, the HTTP request line and headers, QUIC Initials), so a
 flow stops being inspected as soon as it has given its name or shown it will not; everything after that is just
-counted. DNS is the exception: a resolver flow keeps asking, so queries are read until a per-flow cap.
+counted. DNS is the exception: a resolver flow keeps asking, so queries are read until a per-flow cap — and so is
+DNS-over-HTTPS sent over cleartext HTTP/2, whose DNS messages are read from both directions' DATA frames.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
-from sensor.decode import dns, http, quic, tls
-from sensor.decode.packet import TCP, UDP, Packet
+from sensor.decode import dns, http, http2, quic, tls
+from sensor.decode.packet import UDP, Packet
 from sensor.decode.tcp_stream import ClientStreamAssembler
 from sensor.flows import Flow
 from sensor.names import AnswerMap, clean_name
@@ -20,6 +21,8 @@ from sensor.observations import ObservedSignal
 DNS_PORT = 53
 MAX_DNS_NAMES_PER_FLOW = 32
 MAX_INSPECTED_PACKETS = 24  # a name that has not appeared by then is not coming
+MAX_H2C_PACKETS = 256  # a cleartext HTTP/2 connection keeps carrying DoH queries; read its start, bounded
+H2C_STREAM_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +33,23 @@ class Finding:
 
 
 @dataclass(slots=True)
+class _H2c:
+    """Reading position in each direction of a cleartext HTTP/2 connection."""
+
+    up_offset: int = len(http2.PREFACE)
+    down: ClientStreamAssembler = field(default_factory=lambda: ClientStreamAssembler(max_bytes=H2C_STREAM_BYTES))
+    down_offset: int = 0
+    packets: int = 0
+
+
+@dataclass(slots=True)
 class _Inspection:
     packets: int = 0
     tcp: ClientStreamAssembler | None = None
     quic: quic.CryptoAssembler | None = None
     quic_dcid: bytes | None = None
     dns_names: set[str] = field(default_factory=set)
+    h2c: _H2c | None = None
 
 
 def _state(flow: Flow) -> _Inspection:
@@ -51,12 +65,18 @@ def _finish(flow: Flow) -> None:
 
 
 def inspect(flow: Flow, packet: Packet, upstream: bool, answers: AnswerMap) -> list[Finding]:
-    if packet.proto == UDP and DNS_PORT in (packet.sport, packet.dport):
-        return _dns_datagram(flow, packet, upstream, answers)
-    if packet.proto == TCP and DNS_PORT in (packet.sport, packet.dport):
+    if DNS_PORT in (packet.sport, packet.dport):
+        if packet.proto == UDP:
+            return _dns_datagram(flow, packet, upstream, answers)
         return _dns_stream(flow, packet, upstream, answers)
+    if flow.state is not None and flow.state.h2c is not None:
+        return _h2c(flow, flow.state, packet, upstream, answers)
     if not upstream:
         return []
+    return _first_client_bytes(flow, packet)
+
+
+def _first_client_bytes(flow: Flow, packet: Packet) -> list[Finding]:
     state = _state(flow)
     state.packets += 1
     if state.packets > MAX_INSPECTED_PACKETS:
@@ -79,6 +99,10 @@ def _tcp(flow: Flow, state: _Inspection, packet: Packet) -> list[Finding]:
         return []
     if tls.looks_like_tls_client_hello(stream[:6]):
         return _tls(flow, stream)
+    if http2.starts_h2c(stream):
+        if len(stream) >= len(http2.PREFACE):
+            state.h2c = _H2c()
+        return []
     if http.looks_like_http_request(stream[:8]):
         return _http(flow, stream)
     _finish(flow)
@@ -101,6 +125,27 @@ def _http(flow: Flow, stream: bytes) -> list[Finding]:
         return []  # headers still arriving
     _finish(flow)
     return [Finding(ObservedSignal.HTTP_HOST, clean_name(host))] if host else []
+
+
+def _h2c(flow: Flow, state: _Inspection, packet: Packet, upstream: bool, answers: AnswerMap) -> list[Finding]:
+    h2c = state.h2c
+    assert h2c is not None
+    h2c.packets += 1
+    if h2c.packets > MAX_H2C_PACKETS or state.tcp is None:
+        _finish(flow)
+        return []
+    if upstream:
+        state.tcp.add(packet.seq, packet.payload)
+        payloads, h2c.up_offset = http2.data_payloads(state.tcp.contiguous(), h2c.up_offset)
+    else:
+        h2c.down.add(packet.seq, packet.payload, syn=bool(packet.tcp_flags & 0x02))
+        payloads, h2c.down_offset = http2.data_payloads(h2c.down.contiguous(), h2c.down_offset)
+    findings: list[Finding] = []
+    for payload in payloads:
+        message = dns.parse_dns(payload)
+        if message is not None:
+            findings += _dns_message(flow, message, answers)
+    return findings
 
 
 def _quic(flow: Flow, state: _Inspection, packet: Packet) -> list[Finding]:
