@@ -294,7 +294,7 @@ def postgresql_backend(scratch: Path) -> Iterator[Backend | None]:
             yield None
             return
         version = _postgres_query(server, "SHOW server_version")
-        postmaster = _parent_pid(int(_postgres_query(server, "SELECT pg_backend_pid()")))
+        postmaster = _postmaster_pid(server)
 
         def new_target(name: str) -> Target:
             _postgres_query(server, f'CREATE DATABASE "{name}"')
@@ -303,8 +303,13 @@ def postgresql_backend(scratch: Path) -> Iterator[Backend | None]:
         yield Backend("postgresql", f"PostgreSQL {version} ({bin_dir})", new_target)
 
 
-def _parent_pid(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+def _postmaster_pid(server: PostgresServer) -> int | None:
+    """The server's main process (first line of postmaster.pid), whose children are the backends; None if unknown."""
+    data_directory = Path(_postgres_query(server, "SHOW data_directory"))
+    with contextlib.suppress(OSError, ValueError):
+        return int((data_directory / "postmaster.pid").read_text().split("\n", 1)[0])
+    print("  note: PostgreSQL's main process was not found; its CPU time is not measured", file=sys.stderr)
+    return None
 
 
 def _postgres_query(server: PostgresServer, statement: str) -> str:
