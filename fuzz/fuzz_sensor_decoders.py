@@ -5,7 +5,7 @@ frame for `sensor.decode.packet.decode`, and the same bytes are fed to the TLS, 
 decoders and to the pcapng walker. Any exception is a finding: libFuzzer writes the input to `crash-<sha1>`; copy
 it into fuzz/sensor-regressions/ and tests/fuzz/test_sensor_regressions.py replays it on every `make test`.
 
-    .venv/bin/python fuzz/fuzz_sensor_decoders.py -runs=200000 fuzz/sensor-corpus
+    .venv/bin/python fuzz/fuzz_sensor_decoders.py -runs=200000 /tmp/sensor-corpus fuzz/sensor-corpus
     .venv/bin/python fuzz/fuzz_sensor_decoders.py -max_total_time=600 /tmp/corpus fuzz/sensor-corpus
 """
 
@@ -19,7 +19,7 @@ import atheris
 with atheris.instrument_imports(include=["sensor"]):
     from sensor.capture.base import SourceStats
     from sensor.capture.pcapng import PcapngReader
-    from sensor.decode import dns, http, quic, tls
+    from sensor.decode import dns, gquic, http, quic, tls
     from sensor.decode.packet import decode
     from sensor.decode.tcp_stream import ClientStreamAssembler
 
@@ -45,7 +45,7 @@ def exercise(data: bytes) -> None:
             for offset, chunk in initial.crypto:
                 assembler.add(offset, chunk)
         assembler.client_hello()
-    quic.gquic_sni(payload)
+    gquic.gquic_sni(payload)
     stream = ClientStreamAssembler(max_bytes=4096)
     for start in range(0, min(len(payload), 64), 7):
         stream.add(int.from_bytes(payload[start : start + 4].ljust(4, b"\0"), "big"), payload[start : start + 11])

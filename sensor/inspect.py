@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
-from sensor.decode import dns, http, http2, quic, tls
+from sensor.decode import dns, gquic, http, http2, quic, tls
 from sensor.decode.packet import UDP, Packet
 from sensor.decode.tcp_stream import ClientStreamAssembler
 from sensor.flows import Flow
@@ -153,7 +153,7 @@ def _quic(flow: Flow, state: _Inspection, packet: Packet) -> list[Finding]:
     if state.quic is None:
         if not quic.is_quic_long_header_initial(datagram):
             _finish(flow)
-            name = quic.gquic_sni(datagram)  # Google QUIC Q043/Q046 sends its CHLO in clear text
+            name = gquic.gquic_sni(datagram)  # Google QUIC Q043/Q046 sends its CHLO in clear text
             return [Finding(ObservedSignal.QUIC_SNI, clean_name(name))] if name else []
         state.quic = quic.CryptoAssembler()
     for initial in quic.parse_client_initials(datagram, original_dcid=state.quic_dcid):

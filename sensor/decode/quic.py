@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
+from sensor.decode.gquic import chlo_tag
 from sensor.decode.tls import ClientHello, parse_client_hello_handshake
 
 QUIC_V1 = 0x00000001
@@ -366,7 +367,7 @@ class CryptoAssembler:
             return self._hello
         prefix = self._prefix
         if prefix[:4] == b"CHLO":  # gQUIC Q050's handshake message, not TLS
-            sni = _chlo_tag(bytes(prefix), 0, b"SNI\x00")
+            sni = chlo_tag(bytes(prefix), 0, b"SNI\x00")
             if sni is not None:
                 self._hello = ClientHello(sni=sni.lower(), has_ech=False, has_esni=False, alpn=(), version=0)
             return self._hello
@@ -377,48 +378,3 @@ class CryptoAssembler:
             return None
         self._hello = parse_client_hello_handshake(bytes(prefix[:needed]))
         return self._hello
-
-
-_GQUIC_PLAIN_VERSIONS = frozenset((b"Q039", b"Q043", b"Q046"))
-_MAX_CHLO_TAGS = 64
-
-
-def gquic_sni(datagram: bytes | memoryview) -> str | None:
-    """SNI tag of a plaintext gQUIC CHLO (Q039/Q043/Q046); None for anything else (Q050 goes through the Initial
-    decryption like IETF QUIC; T05x is not read)."""
-    data = bytes(datagram)
-    if len(data) < 13:
-        return None
-    flags = data[0]
-    if flags & 0x80:  # Q046 uses the IETF invariant long header: version right after the first byte
-        version = data[1:5]
-    elif flags & 0x01:  # older public header: version flag, after an 8-byte connection ID when flag 0x08 is set
-        version = data[9:13] if flags & 0x08 else data[1:5]
-    else:
-        return None
-    if version not in _GQUIC_PLAIN_VERSIONS:
-        return None
-    chlo = data.find(b"CHLO")
-    return None if chlo < 0 else _chlo_tag(data, chlo, b"SNI\x00")
-
-
-def _chlo_tag(data: bytes, chlo: int, wanted: bytes) -> str | None:
-    """Value of one tag of a gQUIC handshake message: tag count, then (tag, end offset) pairs, then the values."""
-    if chlo + 8 > len(data):
-        return None
-    count = unpack_from("<H", data, chlo + 4)[0]
-    values = chlo + 8 + 8 * count
-    if count > _MAX_CHLO_TAGS or values > len(data):
-        return None
-    start = 0
-    for entry in range(chlo + 8, values, 8):
-        end = unpack_from("<I", data, entry + 4)[0]
-        if end < start or values + end > len(data):
-            return None
-        if data[entry : entry + 4] == wanted:
-            try:
-                return data[values + start : values + end].decode("ascii")
-            except UnicodeDecodeError:
-                return None
-        start = end
-    return None

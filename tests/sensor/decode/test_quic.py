@@ -16,13 +16,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
+from sensor.decode.gquic import gquic_sni
 from sensor.decode.quic import (
     MAX_CRYPTO_BYTES,
     QUIC_V1,
     QUIC_V2,
     CryptoAssembler,
     InitialPacket,
-    gquic_sni,
     is_quic_long_header_initial,
     parse_client_initials,
 )
