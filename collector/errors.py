@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -114,10 +115,29 @@ async def _on_api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc, headers)
 
 
-async def _on_http_error(_request: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves for this path. Starlette's 405 names only the first route that matched the
+    path, so a path with PUT and DELETE on two routes would claim to allow PUT alone."""
+    methods: set[str] = set()
+    pending = list(request.app.routes)
+    while pending:
+        route = pending.pop()
+        # Included routers wrap their routes (our routers carry their prefix in the routes' own paths).
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            pending += inner.routes
+        elif isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+            methods |= route.methods or set()
+    return ", ".join(sorted(methods))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
-    return error_response(ApiError(exc.status_code, code, str(exc.detail)), exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return error_response(ApiError(exc.status_code, code, str(exc.detail)), headers)
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

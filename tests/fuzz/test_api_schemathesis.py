@@ -1,9 +1,9 @@
 """Fuzz the collector's HTTP API: every operation of its OpenAPI spec (schemathesis), then arbitrary bodies.
 
 Runs on SQLite only: the point is the HTTP layer (status codes, error shape, response schemas), and one database
-keeps the module fast. Known bugs the fuzzers found are pinned by strict xfail tests at the end of this module;
-the fuzz tests step around exactly those inputs, so they stay green and still catch anything new. When a bug is
-fixed its xfail test starts passing (and fails as XPASS): delete it and the matching `_known_bug_*` guard.
+keeps the module fast. Every bug the fuzzers found is fixed and pinned by a regression test at the end of this
+module. Should a new one turn up that cannot be fixed at once, pin it with a strict xfail test and step the fuzz
+tests around exactly that input, so they stay green and still catch anything else.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 from schemathesis.checks import CheckFunction
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
-    allow_header_conformance,
     positive_data_acceptance,
 )
 
@@ -176,25 +175,6 @@ def _is_number(value: object) -> bool:
 EXCLUDED_CHECKS: list[CheckFunction] = [positive_data_acceptance]
 
 
-def _documented(case: schemathesis.Case) -> tuple[set[str], set[str]]:
-    """The status codes of the case's operation and the methods of its path, as the spec lists them."""
-    path_item: dict[str, Any] = SPEC["paths"][case.operation.path]
-    # The coverage phase also sends methods the path does not have (TRACE, ...), expecting 405.
-    operation: dict[str, Any] = path_item.get(case.method.lower(), {})
-    return set(operation.get("responses", {})), {method.upper() for method in path_item}
-
-
-def _known_bug_exclusions(case: schemathesis.Case, response: schemathesis.Response) -> list[CheckFunction]:
-    """Checks to skip for this one case because it hits a known bug; each names the check it hides."""
-    _statuses, methods = _documented(case)
-    excluded: list[CheckFunction] = []
-    # KNOWN BUG: when one path has several routes (PUT and DELETE), Starlette's 405 lists only the methods of the
-    # first route that matched the path in `Allow`. See test_known_bug_405_allow_lists_one_route_only.
-    if response.status_code == 405 and len(methods) > 1:
-        excluded.append(allow_header_conformance)
-    return excluded
-
-
 @schema.parametrize()
 @FUZZ_SETTINGS
 def test_every_operation_answers_within_its_spec(case: schemathesis.Case, api_keys: FuzzKeys) -> None:
@@ -205,7 +185,7 @@ def test_every_operation_answers_within_its_spec(case: schemathesis.Case, api_ke
     case.validate_response(
         response,
         headers=headers,
-        excluded_checks=[*EXCLUDED_CHECKS, *_known_bug_exclusions(case, response)],
+        excluded_checks=EXCLUDED_CHECKS,
         transport_kwargs={"headers": headers},
     )
 
@@ -377,7 +357,7 @@ def test_valid_batches_with_one_value_swapped_never_get_a_5xx(sqlite_client: Tes
     run_fuzz(sqlite_client, sqlite_keys, post)
 
 
-# --- Bugs the fuzzers found: the fixed ones stay as regression tests; open ones are strict xfails ------------------
+# --- Bugs the fuzzers found, fixed and kept as regression tests ----------------------------------------------------
 
 
 @pytest.fixture
@@ -431,9 +411,8 @@ def test_time_filters_refuse_epoch_numbers(lenient_client: TestClient, sqlite_ke
 MULTI_METHOD_PATHS = sorted(path for path, item in SPEC["paths"].items() if len(item) > 1)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="BUG: 405 Allow lists one route's methods only")
 @pytest.mark.parametrize("path", MULTI_METHOD_PATHS)
-def test_known_bug_405_allow_lists_one_route_only(sqlite_client: TestClient, sqlite_keys: FuzzKeys, path: str) -> None:
+def test_a_405_allows_every_method_of_the_path(sqlite_client: TestClient, sqlite_keys: FuzzKeys, path: str) -> None:
     concrete = path.replace("{category}", "chat_assistant").replace("{tool_id}", "openai-chatgpt")
     response = sqlite_client.options(concrete, headers=sqlite_keys.header(sqlite_keys.admin))
     assert response.status_code == 405
