@@ -16,7 +16,7 @@ from sensor.observations import Observation
 from sensor.observations import ObservedSignal as S
 from sensor.sample_traffic import office_morning
 from shadowscope.cli import app
-from tests.sensor.capture.test_backends_agree import EXPECTED_NAMES, needs_tshark, quic_initials, two_interfaces
+from tests.sensor.captures import EXPECTED_NAMES, needs_tshark, quic_initials, two_interfaces
 
 runner = CliRunner()
 
