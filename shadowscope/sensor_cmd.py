@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -82,25 +83,44 @@ def _echo_summary(summary: Summary) -> None:
         typer.echo(line, err=True)
 
 
-def _deliver(
-    sources: list[PacketSource],
-    sensor_id: str,
-    collector: str,
-    api_key: str,
-    spool_dir: Path,
-    window: int,
-    run_id: str,
-    drain_timeout: float,
-) -> Summary:
+@dataclass(frozen=True)
+class _Delivery:
+    """Where usage events go: the options `read` and `live` share."""
+
+    sensor_id: str
+    collector: str
+    api_key: str
+    spool_dir: Path | None
+    window: int
+
+
+def _run(sources: list[PacketSource], jsonl: bool, delivery: _Delivery, run_id: str, drain_timeout: float) -> None:
+    """Observations to stdout (--jsonl), or usage events to the collector; a capture that cannot be read is an error."""
+    from sensor.capture.base import CaptureError
+    from sensor.runner import write_observations
+
+    try:
+        if jsonl:
+            _echo_summary(write_observations(sources))
+            return
+        if not delivery.api_key or not delivery.sensor_id:
+            raise fail("sending to the collector needs --sensor-id and --api-key (or use --jsonl)")
+        _deliver(sources, delivery, run_id, drain_timeout)
+    except CaptureError as error:
+        raise fail(str(error)) from error
+
+
+def _deliver(sources: list[PacketSource], delivery: _Delivery, run_id: str, drain_timeout: float) -> Summary:
     from sensor.delivery import CollectorClient, RetryPolicy
     from sensor.runner import aggregate_usage
     from sensor.shipper import EventBatcher, Shipper
     from sensor.spool import Spool
 
+    spool_dir = delivery.spool_dir or _default_spool()
     spool = Spool(spool_dir)
     batcher = EventBatcher(spool)
     # One attempt per try: the shipper owns backoff, so the packet loop is never held up by a slow collector.
-    client = CollectorClient(collector, api_key, retry=RetryPolicy(attempts=1), timeout=15.0)
+    client = CollectorClient(delivery.collector, delivery.api_key, retry=RetryPolicy(attempts=1), timeout=15.0)
     shipper = Shipper(spool, client)
     shipper.start()
     try:
@@ -109,7 +129,7 @@ def _deliver(
             batcher.add(event)  # type: ignore[arg-type]
             shipper.poke()
 
-        summary = aggregate_usage(sources, sensor_id, emit, window, run_id)
+        summary = aggregate_usage(sources, delivery.sensor_id, emit, delivery.window, run_id)
         batcher.flush()
     finally:
         drained = shipper.stop(drain_timeout=drain_timeout)
@@ -139,24 +159,13 @@ def read(
     backend: BackendOption = Backend.DPKT,
 ) -> None:
     """Read capture files: print observations (--jsonl), or send usage events to the collector."""
-    from sensor.capture.base import CaptureError
-    from sensor.runner import write_observations
-
     for capture in captures:
         if capture != "-" and not Path(capture).is_file():
             raise fail(f"{capture}: no such file")
-    sources = _file_sources(captures, backend)
-    try:
-        if jsonl:
-            _echo_summary(write_observations(sources))
-            return
-        if not api_key or not sensor_id:
-            raise fail("sending to the collector needs --sensor-id and --api-key (or use --jsonl)")
-        # Re-reading the same files yields the same event ids, so the collector stores them once.
-        run_id = hashlib.sha256("\0".join(os.path.abspath(c) for c in captures).encode()).hexdigest()[:16]
-        _deliver(sources, sensor_id, collector, api_key, spool_dir or _default_spool(), window, run_id, drain_timeout)
-    except CaptureError as error:
-        raise fail(str(error)) from error
+    # Re-reading the same files yields the same event ids, so the collector stores them once.
+    run_id = hashlib.sha256("\0".join(os.path.abspath(c) for c in captures).encode()).hexdigest()[:16]
+    delivery = _Delivery(sensor_id, collector, api_key, spool_dir, window)
+    _run(_file_sources(captures, backend), jsonl, delivery, run_id, drain_timeout)
 
 
 @app.command()
@@ -173,21 +182,13 @@ def live(
     window: Window = 300,
 ) -> None:
     """Capture on an interface until interrupted (needs CAP_NET_RAW; see docs/sensor.md)."""
-    from sensor.capture.base import CaptureError
     from sensor.capture.live import DEFAULT_BPF, LiveCapture
-    from sensor.runner import write_observations
 
     sources: list[PacketSource] = [LiveCapture(interface, bpf if bpf is not None else DEFAULT_BPF)]
+    # A live run's events are its own: a restarted sensor must not reuse the ids of the windows it sent before.
+    run_id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        if jsonl:
-            _echo_summary(write_observations(sources))
-            return
-        if not api_key or not sensor_id:
-            raise fail("sending to the collector needs --sensor-id and --api-key (or use --jsonl)")
-        run_id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
-        _deliver(sources, sensor_id, collector, api_key, spool_dir or _default_spool(), window, run_id, 30.0)
-    except CaptureError as error:
-        raise fail(str(error)) from error
+        _run(sources, jsonl, _Delivery(sensor_id, collector, api_key, spool_dir, window), run_id, drain_timeout=30.0)
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
 
