@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -15,6 +18,8 @@ import typer
 from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from collector.queries import EventFilter
 
 app = typer.Typer(help="Report what the collector has stored: AI-tool usage and events.", no_args_is_help=True)
@@ -34,6 +39,9 @@ class Grouping(StrEnum):
 
 Since = Annotated[datetime | None, typer.Option(help="From this time (UTC unless an offset is given).")]
 Until = Annotated[datetime | None, typer.Option(help="Before this time.")]
+Tool = Annotated[str | None, typer.Option(help="Only this AI tool id.")]
+Client = Annotated[str | None, typer.Option(help="Only this client.")]
+Sensor = Annotated[str | None, typer.Option(help="Only this sensor or device.")]
 Format = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 
 
@@ -50,6 +58,16 @@ def _event_filter(
     if since and until and aware(until) <= aware(since):  # type: ignore[operator]
         raise fail("--until must be later than --since")
     return EventFilter(since=aware(since), until=aware(until), tool_id=tool, client=client, source_id=sensor)
+
+
+@contextmanager
+def _read_session(config: Path | None, data_dir: Path | None, database_url: str | None) -> Iterator[Session]:
+    from collector.settings import load_settings
+    from shadowscope.database import open_sessions
+
+    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
+    with open_sessions(settings) as sessions, sessions() as session:
+        yield session
 
 
 def _emit(rows: list[dict[str, Any]], columns: list[str], output: OutputFormat) -> None:
@@ -73,9 +91,9 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], output: OutputFormat) 
 def usage(
     since: Since = None,
     until: Until = None,
-    tool: Annotated[str | None, typer.Option(help="Only this AI tool id.")] = None,
-    client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
-    sensor: Annotated[str | None, typer.Option(help="Only this sensor or device.")] = None,
+    tool: Tool = None,
+    client: Client = None,
+    sensor: Sensor = None,
     group_by: Annotated[Grouping, typer.Option(help="Group rows by tool, client or both.")] = Grouping.TOOL,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 100,
     output: Format = OutputFormat.TABLE,
@@ -86,12 +104,9 @@ def usage(
     """AI-tool usage: events, flows, distinct clients and bytes up/down, biggest uploaders first."""
     from collector.queries import UsageGrouping
     from collector.queries import usage as usage_query
-    from collector.settings import load_settings
-    from shadowscope.database import open_sessions
 
     where = _event_filter(since, until, tool, client, sensor)
-    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
-    with open_sessions(settings) as sessions, sessions() as session:
+    with _read_session(config, data_dir, database_url) as session:
         rows = usage_query(session, where, UsageGrouping(group_by.value), 0, limit)
     columns = [
         *group_by.value.replace("tool", "tool_id").split(","),
@@ -110,9 +125,9 @@ def usage(
 def events(
     since: Since = None,
     until: Until = None,
-    tool: Annotated[str | None, typer.Option(help="Only this AI tool id.")] = None,
-    client: Annotated[str | None, typer.Option(help="Only this client.")] = None,
-    sensor: Annotated[str | None, typer.Option(help="Only this sensor or device.")] = None,
+    tool: Tool = None,
+    client: Client = None,
+    sensor: Sensor = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 50,
     output: Format = OutputFormat.TABLE,
     config: ConfigOption = None,
@@ -121,12 +136,9 @@ def events(
 ) -> None:
     """Stored events in arrival order (content is never shown: only labels, hashes and sizes are stored)."""
     from collector.queries import list_events
-    from collector.settings import load_settings
-    from shadowscope.database import open_sessions
 
     where = _event_filter(since, until, tool, client, sensor)
-    settings = load_settings(config, data_dir=data_dir, database_url=database_url)
-    with open_sessions(settings) as sessions, sessions() as session:
+    with _read_session(config, data_dir, database_url) as session:
         page = list_events(session, where, None, limit)
         rows = [
             {
