@@ -1,0 +1,127 @@
+"""Entity recognizers built from the rule files: regexes, vocabularies, or Presidio's predefined recognizers.
+
+Each runs in the cheap first pass, before any NER. A keyword or trigger pre-filter skips a recognizer on texts that
+cannot hold its entity (no `@`, no run of digits), which is most texts for most recognizers. Context words are
+searched in a character window around the match on the original text, so the offsets stay those of the text the
+caller gave (lower-casing can change a string's length).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import regex
+from presidio_analyzer import EntityRecognizer
+from presidio_analyzer import predefined_recognizers as presidio_recognizers
+
+from classifiers.results import Entity
+from classifiers.validators import CHECKS, entropy_check
+from rules.classifier_schema import Context, Recognizer
+
+# A pathological regex on a hostile text must not stall a collector worker (the `regex` module's own timeout).
+REGEX_TIMEOUT_SECONDS = 0.5
+Span = tuple[int, int, float]
+
+
+class RecognizerBuildError(ValueError):
+    pass
+
+
+def _word_alternation(words: tuple[str, ...], *, case_sensitive: bool = False) -> regex.Pattern[str]:
+    # Longest first, so "social security number" wins over "social".
+    ordered = sorted({word.strip() for word in words}, key=len, reverse=True)
+    body = "|".join(regex.escape(word) for word in ordered)
+    return regex.compile(rf"(?<!\w)(?:{body})(?!\w)", 0 if case_sensitive else regex.IGNORECASE)
+
+
+class _ContextCheck:
+    def __init__(self, context: Context) -> None:
+        self._words = _word_alternation(context.words)
+        self._before = context.window.before
+        self._after = context.window.after
+        self.boost = context.boost
+        self.required = context.required
+
+    def found(self, text: str, start: int, end: int) -> bool:
+        return self._words.search(text, max(0, start - self._before), min(len(text), end + self._after)) is not None
+
+
+def _presidio_recognizer(name: str) -> EntityRecognizer:
+    found = getattr(presidio_recognizers, name, None)
+    if not isinstance(found, type) or not issubclass(found, EntityRecognizer):
+        raise RecognizerBuildError(f"presidio has no recognizer {name}")
+    # The predefined recognizers take no required arguments; the base class does.
+    recognizer: EntityRecognizer = found()  # type: ignore[call-arg]
+    return recognizer
+
+
+class EntityFinder:
+    """One recognizer rule, ready to run: candidates from its source, then validator, deny list and context."""
+
+    def __init__(self, rule: Recognizer) -> None:
+        self.rule = rule
+        self.entity = rule.entity
+        self._keywords = tuple(keyword.lower() for keyword in rule.keywords)
+        self._trigger = regex.compile(rule.trigger) if rule.trigger else None
+        self._deny = frozenset(rule.deny)
+        self._context = _ContextCheck(rule.context) if rule.context else None
+        self._check: Callable[[str], bool] | None = None
+        if rule.validator == "entropy":
+            self._check = entropy_check(rule.min_entropy)
+        elif rule.validator is not None:
+            self._check = CHECKS[rule.validator]
+        self._candidates = self._source(rule)
+
+    def _source(self, rule: Recognizer) -> Callable[[str], Iterator[Span]]:
+        flags = 0 if rule.case_sensitive else regex.IGNORECASE
+        if rule.patterns:
+            compiled = [(regex.compile(p.regex, flags), p.score) for p in rule.patterns]
+            return lambda text: self._pattern_spans(compiled, text)
+        if rule.terms:
+            vocabulary = _word_alternation(rule.terms, case_sensitive=rule.case_sensitive)
+            return lambda text: self._pattern_spans([(vocabulary, rule.terms_score)], text)
+        assert rule.presidio is not None  # the schema demands one source
+        recognizer = _presidio_recognizer(rule.presidio)
+        if self.entity not in recognizer.supported_entities and len(recognizer.supported_entities) != 1:
+            raise RecognizerBuildError(f"{rule.presidio} does not find {self.entity}")
+        return lambda text: self._presidio_spans(recognizer, text)
+
+    def _pattern_spans(self, compiled: list[tuple[regex.Pattern[str], float]], text: str) -> Iterator[Span]:
+        group = self.rule.group
+        for pattern, score in compiled:
+            try:
+                for match in pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+                    start, end = match.span(group)
+                    if end > start:
+                        yield start, end, score
+            except TimeoutError:
+                continue  # a hostile text: the other patterns still run
+
+    @staticmethod
+    def _presidio_spans(recognizer: EntityRecognizer, text: str) -> Iterator[Span]:
+        entities = recognizer.supported_entities
+        # Pattern recognizers need no NLP artifacts; Presidio's signature asks for them regardless.
+        for result in recognizer.analyze(text, entities, None):  # type: ignore[arg-type]
+            yield result.start, result.end, result.score
+
+    def applies_to(self, text: str, lowered: str) -> bool:
+        if self._keywords and not any(keyword in lowered for keyword in self._keywords):
+            return False
+        return self._trigger is None or self._trigger.search(text) is not None
+
+    def find(self, text: str, lowered: str) -> list[Entity]:
+        if not self.applies_to(text, lowered):
+            return []
+        found: list[Entity] = []
+        for start, end, base in self._candidates(text):
+            value = text[start:end]
+            if value in self._deny or (self._check is not None and not self._check(value)):
+                continue
+            score = base
+            if self._context is not None:
+                if self._context.found(text, start, end):
+                    score = min(1.0, max(score, 0.4) + self._context.boost)
+                elif self._context.required:
+                    continue
+            found.append(Entity(self.entity, start, end, score))
+        return found
