@@ -31,7 +31,7 @@ class PersonFinder:
         }
         self._engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
         nlp = self._engine.nlp["en"]  # type: ignore[attr-defined]
-        nlp.disable_pipes([pipe for pipe in _UNUSED_PIPES if pipe in nlp.pipe_names])
+        nlp.select_pipes(disable=[pipe for pipe in _UNUSED_PIPES if pipe in nlp.pipe_names])
         self._entity_types = list(entity_types)
         self._recognizer = SpacyRecognizer(supported_entities=self._entity_types)
 

@@ -21,6 +21,8 @@ from rules.classifier_schema import Context, Recognizer
 # A pathological regex on a hostile text must not stall a collector worker (the `regex` module's own timeout).
 REGEX_TIMEOUT_SECONDS = 0.5
 Span = tuple[int, int, float]
+# Below this a match is not worth reporting: a bare nine-digit number without an SSN word near it (0.1) is noise.
+MIN_ENTITY_SCORE = 0.3
 
 
 class RecognizerBuildError(ValueError):
@@ -123,5 +125,7 @@ class EntityFinder:
                     score = min(1.0, max(score, 0.4) + self._context.boost)
                 elif self._context.required:
                     continue
+            if score < MIN_ENTITY_SCORE:
+                continue
             found.append(Entity(self.entity, start, end, score))
         return found
