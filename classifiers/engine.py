@@ -27,6 +27,8 @@ from rules.classifier_rules import CLASSIFIER_DIR, ClassifierRules, load_classif
 # A prompt is at most a few pages; beyond this a paste is a file, and only its head is looked at (and the result
 # says so) — the cost of a pass must stay bounded whatever is pasted.
 MAX_TEXT_CHARS = 200_000
+# What a reviewer sees of a labelled text: enough to judge it, not the document.
+SNIPPET_CHARS = 240
 # A name this far back from a window's edge is still seen whole.
 _WORD_SNAP = 40
 
@@ -87,6 +89,29 @@ class Classifier:
         pending = [self._first_pass(text) for text in texts]
         self._add_names(pending)
         return [self._finish(item) for item in pending]
+
+    def redacted_snippet(self, text: str, result: Classification, width: int = SNIPPET_CHARS) -> str:
+        """A short redacted excerpt around the first evidence, for a reviewer's alert view.
+
+        NER so far only looked near anchors; the excerpt gets its own NER pass so that no name in it is left
+        showing (a contract's parties, a letter's addressee), which costs a few hundred characters of NER per
+        labelled text and nothing for the rest.
+        """
+        text = text[:MAX_TEXT_CHARS]
+        center = result.entities[0].start if result.entities else 0
+        start = _snap_start(text, max(0, center - width // 2))
+        end = _snap_end(text, min(len(text), start + width))
+        inside = [
+            Entity(e.type, max(e.start, start) - start, min(e.end, end) - start, e.score)
+            for e in result.entities
+            if e.end > start and e.start < end
+        ]
+        excerpt = text[start:end]
+        if self._persons is not None:
+            inside.extend(self._persons.find([excerpt])[0])
+        prefix = "…" if start > 0 else ""
+        suffix = "…" if end < len(text) else ""
+        return prefix + redact(excerpt, without_overlaps(inside)) + suffix
 
     def _first_pass(self, text: str) -> _Pending:
         truncated = len(text) > MAX_TEXT_CHARS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from uuid import UUID
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector import store
+from collector.content import ContentClassifier
 from collector.content_hash import ContentHasher
 from collector.keys import Principal, Scope
 from events.models import (
@@ -52,12 +54,30 @@ class IngestResult:
     duplicate_batch: bool
 
 
+AnyEvent = NetworkUsageEvent | VisitEvent | PromptEvent | PasteEvent | UploadEvent
+
+
 @dataclass(frozen=True, slots=True)
 class RowBuilder:
     hasher: ContentHasher
     keep_prompt_text: bool
+    classifier: ContentClassifier | None = None
 
-    def row(self, event: NetworkUsageEvent | VisitEvent | PromptEvent | PasteEvent | UploadEvent) -> dict[str, Any]:
+    def rows(self, events: Sequence[AnyEvent]) -> list[dict[str, Any]]:
+        """Rows for a batch; the texts in it are classified together (NER batches across them)."""
+        rows = [self.row(event) for event in events]
+        if self.classifier is None:
+            return rows
+        texts = [
+            (row, event.text)
+            for row, event in zip(rows, events, strict=True)
+            if isinstance(event, PromptEvent | PasteEvent) and event.text is not None
+        ]
+        for (row, _), summary in zip(texts, self.classifier.summaries([text for _, text in texts]), strict=True):
+            row["detail"]["classification"] = summary
+        return rows
+
+    def row(self, event: AnyEvent) -> dict[str, Any]:
         if isinstance(event, NetworkUsageEvent):
             return {
                 "event_id": event.event_id,
@@ -119,7 +139,7 @@ def ingest_batch(
 ) -> IngestResult:
     """Store a batch atomically and idempotently: a re-sent batch or event stores nothing twice."""
     authorize(principal, batch)
-    prepared = [rows.row(event) for event in batch.events]
+    prepared = rows.rows(batch.events)
     with sessions.begin() as session:
         batch_pk = store.claim_batch(
             session,

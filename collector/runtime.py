@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from collector.content import ContentClassifier
 from collector.content_hash import ContentHasher
 from collector.db import build_engine, build_session_factory
 from collector.ingest import RowBuilder
@@ -30,6 +31,10 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=build_session_factory(engine),
-            rows=RowBuilder(hasher=hasher, keep_prompt_text=settings.store_prompt_text),
+            rows=RowBuilder(
+                hasher=hasher,
+                keep_prompt_text=settings.store_prompt_text,
+                classifier=ContentClassifier.shared(ner=settings.classifier_ner) if settings.classify_content else None,
+            ),
             catalog=load_catalog(overlays=settings.catalog_overlays),
         )

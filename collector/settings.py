@@ -38,6 +38,13 @@ class CollectorSettings(BaseSettings):
         default=False,
         description="Keep raw prompt text in the database. Off: text is reduced to a keyed hash and length.",
     )
+    classify_content: bool = Field(
+        default=True,
+        description="Classify prompt and paste text on arrival (labels, scores, entity counts, redacted snippet).",
+    )
+    classifier_ner: bool = Field(
+        default=True, description="Use spaCy NER for people's names when classifying (off: patterns only)."
+    )
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     query_page_max: int = Field(default=1000, gt=0, le=10_000)
     catalog_overlays: tuple[Path, ...] = Field(

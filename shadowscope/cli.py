@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(collector_cmd.app, name="collector")
 app.add_typer(sensor_cmd.app, name="sensor")
-app.add_typer(classify_cmd.app, name="classify")
+app.command("classify")(classify_cmd.classify)
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(rules_cmd.app, name="rules")
 

@@ -36,7 +36,6 @@ def test_when_asked_for_help_then_every_part_is_listed() -> None:
         ["sensor", "send"],
         ["report", "usage"],
         ["report", "events"],
-        ["classify", "labels"],
     ],
 )
 def test_every_subcommand_has_help(command: list[str]) -> None:
@@ -127,7 +126,7 @@ def test_when_a_batch_file_is_invalid_then_it_is_named_and_the_exit_code_says_fa
 
 
 def test_classify_labels_lists_the_taxonomy() -> None:
-    result = runner.invoke(app, ["classify", "labels"])
+    result = runner.invoke(app, ["classify", "--list-labels"])
 
     assert [line.split()[0] for line in result.stdout.splitlines()] == [
         "pii",
@@ -140,6 +139,6 @@ def test_classify_labels_lists_the_taxonomy() -> None:
 
 
 def test_when_the_log_level_is_unknown_then_usage_error(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["--log-level", "chatty", "classify", "labels"])
+    result = runner.invoke(app, ["--log-level", "chatty", "classify", "--list-labels"])
 
     assert result.exit_code == 2
