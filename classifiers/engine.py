@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import regex
+
 from classifiers.decision import LabelDecider
 from classifiers.documents import CompiledScorer
 from classifiers.ner import PersonFinder
@@ -29,6 +31,7 @@ from rules.classifier_rules import CLASSIFIER_DIR, ClassifierRules, load_classif
 MAX_TEXT_CHARS = 200_000
 # What a reviewer sees of a labelled text: enough to judge it, not the document.
 SNIPPET_CHARS = 240
+_NAME_SHAPE = regex.compile(r"[\p{L}][\p{L}\p{M}.' -]*[\p{L}.]")
 # A name this far back from a window's edge is still seen whole.
 _WORD_SNAP = 40
 
@@ -65,6 +68,15 @@ def _snap_end(text: str, end: int) -> int:
     while end < ceiling and not text[end].isspace():
         end += 1
     return end
+
+
+def _plausible_name(text: str, name: Entity, found: list[Entity]) -> bool:
+    """The small model also calls "COVID-19", "Holcombe Blvd" or "{" a person; a name is letters, starts with a
+    capital, and is not part of something a pattern already recognised (an address, a diagnosis)."""
+    value = text[name.start : name.end]
+    if not value[:1].isupper() or not _NAME_SHAPE.fullmatch(value):
+        return False
+    return all(name.end <= other.start or name.start >= other.end for other in found)
 
 
 class Classifier:
@@ -132,9 +144,8 @@ class Classifier:
         requests = [(item, start) for item in pending for start, _ in item.windows]
         chunks = [item.text[start:end] for item in pending for start, end in item.windows]
         for (item, offset), names in zip(requests, self._persons.find(chunks), strict=True):
-            item.entities.extend(
-                Entity(name.type, name.start + offset, name.end + offset, name.score) for name in names
-            )
+            shifted = [Entity(name.type, name.start + offset, name.end + offset, name.score) for name in names]
+            item.entities.extend(name for name in shifted if _plausible_name(item.text, name, item.entities))
 
     def _finish(self, item: _Pending) -> Classification:
         scores = self._decider.scores(item.entities, item.documents)

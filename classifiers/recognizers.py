@@ -43,9 +43,16 @@ class _ContextCheck:
         self._after = context.window.after
         self.boost = context.boost
         self.required = context.required
+        self._against = _word_alternation(context.against) if context.against else None
 
     def found(self, text: str, start: int, end: int) -> bool:
         return self._words.search(text, max(0, start - self._before), min(len(text), end + self._after)) is not None
+
+    def against(self, text: str, start: int, end: int) -> bool:
+        if self._against is None:
+            return False
+        window = (max(0, start - self._before), min(len(text), end + self._after))
+        return self._against.search(text, *window) is not None
 
 
 def _presidio_recognizer(name: str) -> EntityRecognizer:
@@ -66,6 +73,7 @@ class EntityFinder:
         self._keywords = tuple(keyword.lower() for keyword in rule.keywords)
         self._trigger = regex.compile(rule.trigger) if rule.trigger else None
         self._deny = frozenset(rule.deny)
+        self._deny_pattern = regex.compile(rule.deny_pattern, regex.IGNORECASE) if rule.deny_pattern else None
         self._context = _ContextCheck(rule.context) if rule.context else None
         self._check: Callable[[str], bool] | None = None
         if rule.validator == "entropy":
@@ -119,12 +127,16 @@ class EntityFinder:
             value = text[start:end]
             if value in self._deny or (self._check is not None and not self._check(value)):
                 continue
+            if self._deny_pattern is not None and self._deny_pattern.search(value):
+                continue
             score = base
             if self._context is not None:
                 if self._context.found(text, start, end):
                     score = min(1.0, max(score, 0.4) + self._context.boost)
                 elif self._context.required:
                     continue
+                if self._context.against(text, start, end):
+                    score -= self._context.boost
             if score < MIN_ENTITY_SCORE:
                 continue
             found.append(Entity(self.entity, start, end, score))

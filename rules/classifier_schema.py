@@ -48,6 +48,10 @@ class Context(RuleModel):
     window: Window = Window()
     boost: Score = Field(default=0.35, description="Added to the score when a context word is in the window.")
     required: bool = Field(default=False, description="Drop matches without a context word in the window.")
+    against: tuple[Keyword, ...] = Field(
+        default=(),
+        description='Words that make the match impersonal ("call us", "customer service"): the boost is taken off.',
+    )
 
 
 class Examples(RuleModel):
@@ -76,6 +80,9 @@ class Recognizer(RuleModel):
         default=None, description="Cheap pre-filter regex: the recognizer runs only when it is found in the text."
     )
     deny: tuple[str, ...] = Field(default=(), description="Values never reported (published test numbers, …).")
+    deny_pattern: Regex | None = Field(
+        default=None, description="Values matching this are never reported (role mailboxes such as support@…)."
+    )
     context: Context | None = None
     examples: Examples
 
