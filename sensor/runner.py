@@ -7,18 +7,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn
-
-from events.models import NetworkUsageEvent
 from rules.catalog import load_catalog
 from rules.hidden_names import load_hidden_names
-from sensor.aggregate import UsageAggregator
-from sensor.capture.base import Frame, PacketSource
+from sensor.capture.base import FrameBatch, PacketSource, frame_batches
 from sensor.flows import FlowTable
 from sensor.names import AnswerMap, NameResolver
 from sensor.pipeline import Pipeline, PipelineStats
+
+if TYPE_CHECKING:
+    from events.models import NetworkUsageEvent
 
 FLUSH_INTERVAL = 5.0  # seconds of capture time between checks for closed windows
 
@@ -55,26 +54,31 @@ class Summary:
         return out
 
 
-def chain(sources: Iterable[PacketSource]) -> Iterator[Frame]:
+def chain(sources: Iterable[PacketSource]) -> Iterator[FrameBatch]:
     for source in sources:
-        yield from source.frames()
+        yield from frame_batches(source)
 
 
-def with_progress(sources: list[PacketSource], frames: Iterator[Frame]) -> Iterator[Frame]:
+def with_progress(sources: list[PacketSource], batches: Iterator[FrameBatch]) -> Iterator[FrameBatch]:
     """A progress bar on standard error while reading files, when a person is watching (a terminal)."""
     sizes = [Path(path).stat().st_size for path in (getattr(s, "path", "-") for s in sources) if path != "-"]
     if not sys.stderr.isatty() or len(sizes) != len(sources):
-        yield from frames
+        yield from batches
         return
+    from rich.progress import BarColumn, Progress, TextColumn, TransferSpeedColumn  # noqa: PLC0415 - only on a tty
+
     columns = (TextColumn("reading"), BarColumn(), TransferSpeedColumn(), TextColumn("{task.fields[packets]} packets"))
     with Progress(*columns, transient=True) as progress:
         task = progress.add_task("read", total=sum(sizes), packets=0)
-        for count, frame in enumerate(frames, 1):
+        count = shown = 0
+        for batch in batches:
             # Each record costs its data plus a 16-byte header (pcap; pcapng's is larger, so this runs a bit slow).
-            progress.advance(task, len(frame.data) + 16)
-            if count % 4096 == 0:
+            progress.advance(task, sum(len(data) for _ts, data in batch.records) + 16 * len(batch.records))
+            count += len(batch.records)
+            if count - shown >= 4096:  # sources without batches of their own give one frame at a time
                 progress.update(task, packets=count)
-            yield frame
+                shown = count
+            yield batch
 
 
 def build_resolver() -> NameResolver:
@@ -84,7 +88,7 @@ def build_resolver() -> NameResolver:
 def write_observations(sources: list[PacketSource], out: TextIO = sys.stdout) -> Summary:
     pipeline = Pipeline(build_resolver(), on_flow=lambda _flow: None)
     started = time.perf_counter()
-    for observation in pipeline.run(with_progress(sources, chain(sources))):
+    for observation in pipeline.run_batches(with_progress(sources, chain(sources))):
         out.write(observation.to_json() + "\n")
     return _summary(pipeline, sources, started)
 
@@ -96,16 +100,19 @@ def aggregate_usage(
     window_seconds: int = 300,
     run_id: str = "",
 ) -> Summary:
+    from sensor.aggregate import UsageAggregator  # noqa: PLC0415 - the event contract (pydantic) only when needed
+
     resolver, flows, answers = build_resolver(), FlowTable(), AnswerMap()
     started = time.perf_counter()
     aggregator = UsageAggregator(sensor_id, resolver, answers, emit, window_seconds=window_seconds, run_id=run_id)
-    pipeline = Pipeline(resolver, on_flow=aggregator.add, flows=flows, answers=answers)
-    next_flush = 0.0
-    for frame in with_progress(sources, chain(sources)):
-        pipeline.process(frame)
-        if frame.ts >= next_flush:
-            aggregator.flush(frame.ts - flows.idle_timeout)
-            next_flush = frame.ts + FLUSH_INTERVAL
+
+    def close_windows(now: float) -> float:
+        aggregator.flush(now - flows.idle_timeout)
+        return now + FLUSH_INTERVAL
+
+    pipeline = Pipeline(resolver, on_flow=aggregator.add, flows=flows, answers=answers, on_time=close_windows)
+    for linktype, records in with_progress(sources, chain(sources)):
+        pipeline.process_batch(linktype, records)
     pipeline.finish()
     aggregator.flush()
     summary = _summary(pipeline, sources, started)

@@ -43,6 +43,7 @@ Window = Annotated[int, typer.Option("--window", min=10, max=86_400, help="Secon
 
 
 class Backend(StrEnum):
+    BLOCKS = "blocks"
     DPKT = "dpkt"
     SCAPY = "scapy"
     TSHARK = "tshark"
@@ -51,7 +52,10 @@ class Backend(StrEnum):
 BackendOption = Annotated[
     Backend,
     typer.Option(
-        "--backend", help="Capture-file reader: dpkt (fast), or scapy / tshark to cross-check it.", case_sensitive=False
+        "--backend",
+        help="Capture-file reader: blocks (the fast one), or dpkt / scapy / tshark to cross-check it. pcapng files "
+        "are read by our own walker under blocks and dpkt alike.",
+        case_sensitive=False,
     ),
 ]
 
@@ -70,6 +74,8 @@ def _file_sources(captures: list[str], backend: Backend) -> list[PacketSource]:
         return [TsharkFile(capture) for capture in captures]
     from sensor.capture.files import CaptureFile
 
+    if backend is Backend.DPKT:
+        return [CaptureFile(capture, pcap_reader="dpkt") for capture in captures]
     return [CaptureFile(capture) for capture in captures]
 
 
@@ -156,7 +162,7 @@ def read(
     spool_dir: SpoolDir = None,  # type: ignore[assignment]
     window: Window = 300,
     drain_timeout: Annotated[float, typer.Option(help="Seconds to keep trying delivery at the end.")] = 60.0,
-    backend: BackendOption = Backend.DPKT,
+    backend: BackendOption = Backend.BLOCKS,
 ) -> None:
     """Read capture files: print observations (--jsonl), or send usage events to the collector."""
     for capture in captures:

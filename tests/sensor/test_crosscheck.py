@@ -199,7 +199,7 @@ def test_when_tshark_is_not_installed_then_the_commands_that_need_it_say_how_to_
         assert "apt-get install tshark" in result.stderr
 
 
-@pytest.mark.parametrize("backend", ["scapy", pytest.param("tshark", marks=needs_tshark)])
+@pytest.mark.parametrize("backend", ["dpkt", "scapy", pytest.param("tshark", marks=needs_tshark)])
 def test_when_reading_with_another_backend_then_the_command_prints_the_same_lines(
     captures: dict[str, Path], backend: str
 ) -> None:

@@ -1,4 +1,5 @@
-"""The three capture-file backends (dpkt, scapy, tshark) give the same frames, observations and usage events.
+"""The capture-file backends (our block reader, dpkt, scapy, tshark) give the same frames, observations and usage
+events.
 
 tshark runs only where it is installed; elsewhere its cases skip and say how to enable them.
 """
@@ -10,6 +11,7 @@ import json
 import struct
 import tracemalloc
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -26,10 +28,11 @@ from sensor.sample_traffic import CLIENT, MACS
 from tests.sensor.captures import CAPTURES, EXPECTED_NAMES, needs_tshark, two_interfaces
 
 OTHER_BACKENDS = [
+    pytest.param(partial(CaptureFile, pcap_reader="dpkt"), id="dpkt"),
     pytest.param(ScapyFile, id="scapy"),
     pytest.param(TsharkFile, id="tshark", marks=needs_tshark),
 ]
-ALL_BACKENDS = [pytest.param(CaptureFile, id="dpkt"), *OTHER_BACKENDS]
+ALL_BACKENDS = [pytest.param(CaptureFile, id="blocks"), *OTHER_BACKENDS]
 Backend = Callable[[str], PacketSource]
 
 
@@ -51,7 +54,7 @@ def usage_events(source: PacketSource) -> list[str]:
     return events
 
 
-def test_when_dpkt_reads_the_test_captures_then_it_finds_their_names(capture: Path) -> None:
+def test_when_the_default_reader_reads_the_test_captures_then_it_finds_their_names(capture: Path) -> None:
     lines = [json.loads(line) for line in observation_lines(CaptureFile(str(capture)))]
 
     assert {(line["signal"], line["host"]) for line in lines} == EXPECTED_NAMES[capture.name]
