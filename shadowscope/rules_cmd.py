@@ -47,6 +47,29 @@ def check(overlay: OverlayOption = None) -> None:
     typer.echo(f"ok: {len(catalog)} tools, {names} host names, {len(catalog.files)} files")
 
 
+@app.command("check-classifiers")
+def check_classifiers(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="A classifier rules directory (default: the shipped rules).")
+    ] = None,
+) -> None:
+    """Validate the classifier rules (recognizers, document scorers, labels) and their examples; exit 1 on problems."""
+    from classifiers.rule_examples import check_examples
+    from rules.classifier_rules import CLASSIFIER_DIR, ClassifierRulesError, load_classifier_rules
+
+    try:
+        rules = load_classifier_rules(directory or CLASSIFIER_DIR)
+    except ClassifierRulesError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    problems = check_examples(rules)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(rules.recognizers)} recognizers, {len(rules.scorers)} document scorers")
+
+
 @app.command()
 def lookup(
     names: Annotated[list[str], typer.Argument(help="Host names to resolve.")],

@@ -6,9 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from classifiers.rule_examples import check_examples
 from rules.classifier_rules import CLASSIFIER_DIR, ClassifierRulesError, load_classifier_rules
+from shadowscope.cli import app
 
 
 def test_when_the_shipped_rules_load_then_every_example_holds() -> None:
@@ -66,3 +68,13 @@ def test_when_a_recognizer_has_no_source_or_two_then_the_schema_says_so(rules_co
     banking = rules_copy / "recognizers" / "banking.yaml"
     banking.write_text(banking.read_text().replace("    presidio: IbanRecognizer\n", "", 1))
     assert any("give exactly one of" in p for p in _problems(rules_copy))
+
+
+def test_when_rules_are_checked_from_the_command_line_then_problems_exit_1(rules_copy: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["rules", "check-classifiers", "--dir", str(rules_copy)]).exit_code == 0
+    labels = rules_copy / "labels.yaml"
+    labels.write_text(labels.read_text().replace("entities: [CREDIT_CARD]", "entities: [CREDIT_CRAD]"))
+    result = runner.invoke(app, ["rules", "check-classifiers", "--dir", str(rules_copy)])
+    assert result.exit_code == 1
+    assert "no recognizer finds CREDIT_CRAD" in result.stderr
