@@ -7,6 +7,8 @@ set -euo pipefail
 need=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
+# pdftoppm: the export tests render the board PDF's pages to images.
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
