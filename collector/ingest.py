@@ -11,11 +11,12 @@ from uuid import UUID
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector import store
-from collector.content import ContentClassifier
+from collector.content import ContentClassifier, categories_of
 from collector.content_hash import ContentHasher
 from collector.keys import Principal, Scope
 from events.models import (
     BROWSER_KINDS,
+    ContentFindings,
     EventBatch,
     NetworkUsageEvent,
     PasteEvent,
@@ -23,6 +24,7 @@ from events.models import (
     UploadEvent,
     VisitEvent,
 )
+from exposure.inventory import Category
 
 log = logging.getLogger(__name__)
 
@@ -58,24 +60,53 @@ AnyEvent = NetworkUsageEvent | VisitEvent | PromptEvent | PasteEvent | UploadEve
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    events: list[dict[str, Any]]
+    exposures: list[dict[str, Any]]  # event_exposures rows: what sensitive data went to which tool
+    subjects: list[dict[str, Any]]  # event_subjects rows: keyed hashes standing for the people in it
+
+    def add_exposures(self, row: dict[str, Any], categories: Sequence[Category], subjects: Sequence[str]) -> None:
+        text_hmac = row["detail"].get("text_hmac") or row["detail"].get("findings", {}).get("text_hmac")
+        for category in categories:
+            self.exposures.append(
+                {
+                    "event_id": row["event_id"],
+                    "category": category.value,
+                    "tool_id": row["tool_id"],
+                    "client": row["client"],
+                    "occurred_at": row["occurred_at"],
+                    "text_hmac": text_hmac,
+                }
+            )
+        self.subjects.extend({"event_id": row["event_id"], "subject_hash": subject} for subject in subjects)
+
+
+@dataclass(frozen=True, slots=True)
 class RowBuilder:
     hasher: ContentHasher
     keep_prompt_text: bool
     classifier: ContentClassifier | None = None
 
-    def rows(self, events: Sequence[AnyEvent]) -> list[dict[str, Any]]:
-        """Rows for a batch; the texts in it are classified together (NER batches across them)."""
+    def prepare(self, events: Sequence[AnyEvent]) -> PreparedBatch:
+        """Rows for a batch; its texts are classified together (NER batches across them)."""
         rows = [self.row(event) for event in events]
-        if self.classifier is None:
-            return rows
+        prepared = PreparedBatch(rows, [], [])
         texts = [
             (row, event.text)
             for row, event in zip(rows, events, strict=True)
             if isinstance(event, PromptEvent | PasteEvent) and event.text is not None
         ]
-        for (row, _), summary in zip(texts, self.classifier.summaries([text for _, text in texts]), strict=True):
-            row["detail"]["classification"] = summary
-        return rows
+        if self.classifier is not None and texts:
+            summaries = self.classifier.summaries([text for _, text in texts], self.hasher)
+            for (row, _), summary in zip(texts, summaries, strict=True):
+                row["detail"]["classification"] = summary.stored
+                prepared.add_exposures(row, summary.categories, summary.subjects)
+        for row, event in zip(rows, events, strict=True):
+            findings = getattr(event, "findings", None)
+            if isinstance(findings, ContentFindings):
+                labels = [label.value for label in findings.labels]
+                prepared.add_exposures(row, categories_of(labels, findings.entity_counts), [])
+        return prepared
 
     def row(self, event: AnyEvent) -> dict[str, Any]:
         if isinstance(event, NetworkUsageEvent):
@@ -139,7 +170,7 @@ def ingest_batch(
 ) -> IngestResult:
     """Store a batch atomically and idempotently: a re-sent batch or event stores nothing twice."""
     authorize(principal, batch)
-    prepared = rows.rows(batch.events)
+    prepared = rows.prepare(batch.events)
     with sessions.begin() as session:
         batch_pk = store.claim_batch(
             session,
@@ -147,20 +178,21 @@ def ingest_batch(
             api_key_pk=principal.api_key_pk,
             schema_version=batch.schema_version,
             sent_at=batch.sent_at,
-            event_count=len(prepared),
+            event_count=len(prepared.events),
         )
         if batch_pk is None:
             log.info("duplicate batch", extra={"batch_id": str(batch.batch_id), "key_id": principal.key_id})
-            return IngestResult(batch.batch_id, len(prepared), 0, duplicate_batch=True)
-        stored = store.insert_events(session, batch_pk, prepared)
+            return IngestResult(batch.batch_id, len(prepared.events), 0, duplicate_batch=True)
+        stored = store.insert_events(session, batch_pk, prepared.events)
+        store.insert_exposures(session, prepared.exposures, prepared.subjects)
         store.set_stored_count(session, batch_pk, stored)
     log.info(
         "batch stored",
         extra={
             "batch_id": str(batch.batch_id),
             "key_id": principal.key_id,
-            "events": len(prepared),
+            "events": len(prepared.events),
             "new": stored,
         },
     )
-    return IngestResult(batch.batch_id, len(prepared), stored, duplicate_batch=False)
+    return IngestResult(batch.batch_id, len(prepared.events), stored, duplicate_batch=False)

@@ -123,6 +123,39 @@ class StoredEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
 
 
+class EventExposure(Base):
+    """A category of sensitive data one event sent to a tool: the rows the exposure model counts.
+
+    Copies the event columns the model groups by, so a million-event window aggregates from one narrow table.
+    """
+
+    __tablename__ = "event_exposures"
+    __table_args__ = (
+        UniqueConstraint("event_id", "category"),
+        Index("ix_event_exposures_occurred_at", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.event_id"))
+    category: Mapped[str] = mapped_column(String(32))
+    tool_id: Mapped[str | None] = mapped_column(String(128))
+    client: Mapped[str] = mapped_column(String(256))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Keyed hash of the text: the same text pasted again is the same exposure.
+    text_hmac: Mapped[str | None] = mapped_column(String(64))
+
+
+class EventSubject(Base):
+    """A keyed hash standing for one person found in an event's text: counts distinct people, reveals none."""
+
+    __tablename__ = "event_subjects"
+    __table_args__ = (UniqueConstraint("event_id", "subject_hash"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.event_id"), index=True)
+    subject_hash: Mapped[str] = mapped_column(String(32))
+
+
 class PolicyChange(Base):
     """Append-only history of the organisation's AI-tool policy: every change is a new version."""
 

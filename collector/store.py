@@ -11,15 +11,16 @@ from sqlalchemy import CursorResult, Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from collector.models import IngestBatch, StoredEvent
+from collector.models import EventExposure, EventSubject, IngestBatch, StoredEvent
 
 
-def _insert_ignoring_duplicates(session: Session, table: Table, conflict_column: str) -> Insert:
+def _insert_ignoring_duplicates(session: Session, table: Table, conflict: str | tuple[str, ...]) -> Insert:
+    columns = [conflict] if isinstance(conflict, str) else list(conflict)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=columns)
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=[conflict_column])
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=columns)
     raise NotImplementedError(f"database {dialect} is not supported (SQLite and PostgreSQL are)")
 
 
@@ -60,6 +61,18 @@ def insert_events(session: Session, batch_pk: int, rows: Sequence[dict[str, Any]
     # transaction, so counting its events is exact.
     stored = session.scalar(select(func.count()).select_from(StoredEvent).where(StoredEvent.batch_id == batch_pk))
     return int(stored or 0)
+
+
+def insert_exposures(session: Session, exposures: Sequence[dict[str, Any]], subjects: Sequence[dict[str, Any]]) -> None:
+    """The sensitive-data rows of a batch's events; rows of an event stored before are skipped like the event."""
+    exposure_table: Table = EventExposure.__table__  # type: ignore[assignment]
+    subject_table: Table = EventSubject.__table__  # type: ignore[assignment]
+    if exposures:
+        statement = _insert_ignoring_duplicates(session, exposure_table, ("event_id", "category"))
+        session.execute(statement, list(exposures))
+    if subjects:
+        statement = _insert_ignoring_duplicates(session, subject_table, ("event_id", "subject_hash"))
+        session.execute(statement, list(subjects))
 
 
 def set_stored_count(session: Session, batch_pk: int, stored: int) -> None:
