@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from collector import migrate
 from collector.body_limit import BodySizeLimit
 from collector.errors import install_error_handlers
-from collector.routes import health, ingest, policy, query
+from collector.routes import health, ingest, policy, query, reports
 from collector.runtime import Runtime
 from collector.settings import CollectorSettings
 
@@ -52,5 +52,6 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(query.router)
     app.include_router(policy.router)
+    app.include_router(reports.router)
     app.include_router(health.router)
     return app

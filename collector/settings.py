@@ -45,6 +45,10 @@ class CollectorSettings(BaseSettings):
     classifier_ner: bool = Field(
         default=True, description="Use spaCy NER for people's names when classifying (off: patterns only)."
     )
+    organisation_profile: Path | None = Field(
+        default=None,
+        description="Organisation profile YAML for the exposure report (default: the shipped example profile).",
+    )
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     query_page_max: int = Field(default=1000, gt=0, le=10_000)
     catalog_overlays: tuple[Path, ...] = Field(

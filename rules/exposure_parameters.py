@@ -13,6 +13,7 @@ from rules.exposure_schema import OrganisationProfile, Parameter, ParameterFile,
 from rules.yaml_loading import RuleFileError, read_yaml
 
 PARAMETER_FILE = Path(__file__).parent / "exposure" / "parameters.yaml"
+DEFAULT_PROFILE_FILE = Path(__file__).parent / "exposure" / "default-organisation.yaml"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -44,7 +45,7 @@ def _load(path: Path, model: type[M]) -> M:
         raise ExposureRulesError(problems) from error
 
 
-def load_profile(path: Path) -> OrganisationProfile:
+def load_profile(path: Path = DEFAULT_PROFILE_FILE) -> OrganisationProfile:
     return _load(path, ProfileFile).organisation
 
 

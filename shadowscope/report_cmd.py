@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 
     from collector.queries import EventFilter
 
-app = typer.Typer(help="Report what the collector has stored: AI-tool usage and events.", no_args_is_help=True)
+app = typer.Typer(
+    help="Report what the collector has stored: the board exposure report (--out DIR), AI-tool usage and events.",
+    no_args_is_help=True,
+)
+EXPORT_FORMATS = ("pdf", "xlsx", "csv", "json")
 
 
 class OutputFormat(StrEnum):
@@ -85,6 +89,82 @@ def _emit(rows: list[dict[str, Any]], columns: list[str], output: OutputFormat) 
         for row in rows:
             table.add_row(*("" if row.get(c) is None else str(row[c]) for c in columns))
         Console().print(table)
+
+
+def _formats(value: str) -> list[str]:
+    chosen = [part.strip().lower() for part in value.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in EXPORT_FORMATS]
+    if unknown or not chosen:
+        raise fail(f"--format takes a comma-separated list of {', '.join(EXPORT_FORMATS)} (got {value!r})")
+    return chosen
+
+
+@app.callback(invoke_without_command=True)
+def exposure(
+    context: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the board report here.", file_okay=False)] = None,
+    start: Annotated[
+        datetime | None, typer.Option("--from", formats=["%Y-%m-%d"], help="First day (default: first stored).")
+    ] = None,
+    end: Annotated[
+        datetime | None, typer.Option("--to", formats=["%Y-%m-%d"], help="Last day (default: last stored).")
+    ] = None,
+    org: Annotated[
+        Path | None,
+        typer.Option("--org", exists=True, dir_okay=False, help="Organisation profile YAML (default: example)."),
+    ] = None,
+    formats: Annotated[str, typer.Option("--format", help="Any of pdf,xlsx,csv,json.")] = ",".join(EXPORT_FORMATS),
+    seed: Annotated[int, typer.Option(min=0, help="Random seed: same data and seed, same figures.")] = 20261125,
+    trials: Annotated[int, typer.Option(min=1000, max=5_000_000, help="Monte Carlo trials.")] = 100_000,
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Dollar exposure per regulation from stored events: the board report as PDF, XLSX, CSV and JSON."""
+    if context.invoked_subcommand is not None:
+        if out is not None:
+            raise fail("--out makes the board report; it does not go with a subcommand")
+        return
+    if out is None:
+        raise fail("give --out DIR for the board report, or a subcommand (see --help)")
+    chosen = _formats(formats)
+    if start and end and end < start:
+        raise fail("--to must not be before --from")
+    from collector.exposure_report import exposure_report
+    from exposure.exports import write_exports
+    from rules.catalog import load_catalog
+    from rules.exposure_parameters import ExposureRulesError, load_parameters, load_profile
+
+    try:
+        profile = load_profile(org) if org else load_profile()
+        load_parameters(profile)
+    except ExposureRulesError as error:
+        raise fail(str(error)) from error
+    with _read_session(config, data_dir, database_url) as session:
+        report = exposure_report(
+            session,
+            load_catalog(),
+            profile,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            trials=trials,
+            seed=seed,
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_exports(report, out, chosen)
+    except OSError as error:
+        raise fail(f"{out}: {error.strerror or error}") from error
+    total = report.total
+    typer.echo(
+        f"expected annual loss ${total.mean:,.0f} (median ${total.p50:,.0f}; 90% interval ${total.p10:,.0f} to "
+        f"${total.p90:,.0f}) from {report.evidence.labelled_events:,} labelled of {report.evidence.events:,} events, "
+        f"{report.window_from} to {report.window_to}, seed {report.seed}"
+    )
+    for path in written:
+        typer.echo(f"wrote {path}")
+    if not org:
+        typer.echo("note: the example organisation profile was used; give yours with --org", err=True)
 
 
 @app.command()
