@@ -1,13 +1,15 @@
 """Sensor throughput on one real capture, next to tshark and a bare dpkt read loop, in one run.
 
-Four variants read the same file, each in its own process under GNU time, so its peak RSS is its own:
+Five variants read the same file, each in its own process under GNU time, so its peak RSS is its own:
 
 * `sensor read --jsonl`: the full command, start-up included (its few hundred lines go to a scratch file, read
   back for the name check);
 * aggregation: `sensor.runner.aggregate_usage` with an `emit` that only collects the usage events, i.e. decoding,
   flow accounting of every packet, inspection and aggregation, without a collector;
 * tshark (the peer), extracting the same names: TLS SNI (also inside QUIC), DNS query names, HTTP Host, gQUIC SNI;
-* a bare `dpkt.pcap.Reader` loop: the floor, the cost of reading the file from Python at all.
+* a bare `dpkt.pcap.Reader` loop: the old floor, the cost of reading the file record by record through dpkt;
+* a bare loop over the sensor's own reader (`CaptureFile.batches()`, the pcap block reader): the floor now, what
+  reading costs the sensor before it looks at a single packet.
 
 Rounds run the variants in turn (a, b, c, d, a, b, ...) so a busy machine slows them alike; the best wall time of
 each is reported, as packets/s and as a ratio to tshark, and its least CPU time likewise (steadier on a shared
@@ -181,6 +183,7 @@ def variants(capture: Path) -> list[Variant]:
         Variant("aggregate", "aggregation only", [*driver, "aggregate", str(capture)], parse_driver),
         Variant("tshark", "tshark -T fields (peer)", tshark, partial(parse_tshark, build_resolver())),
         Variant("floor", "bare dpkt.pcap.Reader loop", [*driver, "floor", str(capture)], parse_driver),
+        Variant("blocks", "bare block-reader loop", [*driver, "blocks", str(capture)], parse_driver),
     ]
 
 
@@ -203,6 +206,12 @@ def drive_floor(capture: str) -> dict[str, Any]:
         for _ts, _frame in reader:
             packets += 1
         return {"packets": packets, "seconds": time.perf_counter() - started, "names": []}
+
+
+def drive_blocks(capture: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    packets = sum(len(batch.records) for batch in CaptureFile(capture).batches())
+    return {"packets": packets, "seconds": time.perf_counter() - started, "names": []}
 
 
 def cut_capture(capture: Path, packets: int, directory: Path) -> Path:
@@ -346,14 +355,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="before each run, wait up to this long for other processes to use under a third of a core",
     )
-    parser.add_argument("--driver", choices=("aggregate", "floor"), help=argparse.SUPPRESS)
+    parser.add_argument("--driver", choices=("aggregate", "floor", "blocks"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.driver:  # one variant, in a process of its own
-        drive = drive_aggregate if args.driver == "aggregate" else drive_floor
+        drive = {"aggregate": drive_aggregate, "floor": drive_floor, "blocks": drive_blocks}[args.driver]
         print(json.dumps(drive(str(args.capture))))
         return 0
     problems = missing_prerequisites(args.capture)

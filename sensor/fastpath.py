@@ -15,15 +15,16 @@ from struct import Struct
 from sensor.decode.packet import ETHERNET, TCP, UDP, Packet
 
 # At offset 12 of an untagged Ethernet frame: ethertype, IP version and header length, total length, flags and
-# fragment offset, protocol, then past the checksum the addresses and ports. One unpack gives the packet loop all
-# it needs to recognise the commonest shape and find its flow (sensor.pipeline inlines it).
-IPV4_HEADER = Struct(">HBxHxxHxB2x12s")
-IPV4_END = 12 + IPV4_HEADER.size
+# fragment offset, protocol, past the checksum the addresses and ports, and past the sequence and acknowledgement
+# numbers TCP's data offset. One unpack gives the packet loop all it needs to recognise the commonest shape and find
+# its flow (sensor.pipeline inlines it); the frame must hold a whole TCP header, as the decoder requires.
+IPV4_HEADER = Struct(">HBxHxxHxB2x12s8xB")
+IPV4_TCP_END = 14 + 20 + 20
 ETHERTYPE_IPV4 = 0x0800
 IPV4_NO_OPTIONS = 0x45
 FRAGMENTED = 0x3FFF  # more-fragments flag and fragment offset
+TCP_NO_OPTIONS = 0x50  # data offset 5: a smaller one makes the decoder call the header corrupt
 _ETHERTYPE_IPV6, _ETHERTYPE_VLAN = 0x86DD, 0x8100
-_TRANSPORTS = (TCP, UDP)
 
 
 def frame_key(linktype: int, frame: bytes) -> tuple[int, bytes, int] | None:
@@ -41,19 +42,26 @@ def frame_key(linktype: int, frame: bytes) -> tuple[int, bytes, int] | None:
 
 
 def _ipv4_key(frame: bytes, offset: int) -> tuple[int, bytes, int] | None:
-    if len(frame) < offset + 24 or frame[offset] != IPV4_NO_OPTIONS or frame[offset + 6] & 0x3F or frame[offset + 7]:
+    if len(frame) < offset + 20 or frame[offset] != IPV4_NO_OPTIONS or frame[offset + 6] & 0x3F or frame[offset + 7]:
         return None  # IP options or a fragment: the full path handles those
     proto = frame[offset + 9]
-    if proto not in _TRANSPORTS:
+    if not _whole_transport_header(frame, offset + 20, proto):
         return None
     return proto, frame[offset + 12 : offset + 24], frame[offset + 2] << 8 | frame[offset + 3]
 
 
 def _ipv6_key(frame: bytes, offset: int) -> tuple[int, bytes, int] | None:
-    proto = frame[offset + 6] if len(frame) >= offset + 44 else 0
-    if proto not in _TRANSPORTS:
-        return None  # extension headers (or another protocol): the full path handles those
+    proto = frame[offset + 6] if len(frame) >= offset + 40 else 0
+    if not _whole_transport_header(frame, offset + 40, proto):
+        return None  # extension headers, another protocol, or a cut header: the full path handles those
     return proto, frame[offset + 8 : offset + 44], 40 + (frame[offset + 4] << 8 | frame[offset + 5])
+
+
+def _whole_transport_header(frame: bytes, offset: int, proto: int) -> bool:
+    """Whether the decoder would read this TCP or UDP header, rather than skip the frame as cut or corrupt."""
+    if proto == TCP:
+        return len(frame) >= offset + 20 and frame[offset + 12] >= TCP_NO_OPTIONS
+    return proto == UDP and len(frame) >= offset + 8
 
 
 def packet_keys(packet: Packet) -> tuple[bytes, bytes]:

@@ -10,7 +10,16 @@ from ipaddress import ip_address
 
 from sensor.capture.base import Frame, FrameBatch
 from sensor.decode.packet import ETHERNET, TCP, UDP, Packet, Skipped, decode
-from sensor.fastpath import ETHERTYPE_IPV4, FRAGMENTED, IPV4_END, IPV4_HEADER, IPV4_NO_OPTIONS, frame_key, packet_keys
+from sensor.fastpath import (
+    ETHERTYPE_IPV4,
+    FRAGMENTED,
+    IPV4_HEADER,
+    IPV4_NO_OPTIONS,
+    IPV4_TCP_END,
+    TCP_NO_OPTIONS,
+    frame_key,
+    packet_keys,
+)
 from sensor.flows import Flow, FlowTable
 from sensor.inspect import Finding, inspect
 from sensor.names import AnswerMap, NameResolver
@@ -71,13 +80,14 @@ class Pipeline:
     def process(self, frame: Frame) -> list[Observation]:
         return self.process_batch(frame.linktype, [(frame.ts, frame.data)])
 
-    def process_batch(self, linktype: int, records: list[tuple[float, bytes]]) -> list[Observation]:
+    def process_batch(self, linktype: int, records: list[tuple[float, bytes]]) -> list[Observation]:  # noqa: PLR0912
         """Every frame of the batch in order; the observations they gave.
 
-        The sensor's hot loop. A frame of the commonest shape (Ethernet, IPv4 without options, not a fragment)
-        whose flow is done is counted here with one unpack, one dictionary lookup and a few additions; the
-        equivalents of `frame_key` and `FlowTable.touch` are written out inline because at a million packets a
-        second a function call costs as much as the work. Everything else goes to `frame_key` or the full path.
+        The sensor's hot loop. A frame of the commonest shape (Ethernet, IPv4 without options, not a fragment, a
+        whole TCP or UDP header) whose flow is done is counted here with one unpack, one dictionary lookup and a
+        few additions; the equivalents of `frame_key` and `FlowTable.touch` are written out inline because at a
+        million packets a second a function call costs as much as the work. Other shapes go to `frame_key`, and
+        everything it does not know, or whose flow is not done, to the full path.
         """
         self.stats.packets += len(records)
         observations: list[Observation] = []
@@ -88,10 +98,13 @@ class Pipeline:
         for ts, frame in records:
             if ethernet and (fast_tcp or fast_udp):
                 hit, size = None, 0
-                if len(frame) >= IPV4_END:
-                    ethertype, version, size, fragment, proto, key = unpack_ipv4(frame, 12)
+                if len(frame) >= IPV4_TCP_END:
+                    ethertype, version, size, fragment, proto, key, tcp_offset = unpack_ipv4(frame, 12)
                     if ethertype == ETHERTYPE_IPV4 and version == IPV4_NO_OPTIONS and not fragment & FRAGMENTED:
-                        hit = fast_tcp.get(key) if proto == TCP else fast_udp.get(key) if proto == UDP else None
+                        if proto == TCP and tcp_offset >= TCP_NO_OPTIONS:
+                            hit = fast_tcp.get(key)
+                        elif proto == UDP:
+                            hit = fast_udp.get(key)
                     elif (located := frame_key(linktype, frame)) is not None:  # a VLAN tag, IPv6
                         hit, size = self._fast[located[0]].get(located[1]), located[2]
                 if hit is not None:

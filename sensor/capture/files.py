@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-import dpkt
-
 from sensor.capture.base import CaptureError, Frame, FrameBatch, SourceStats, grouped
 from sensor.capture.pcap_blocks import BLOCK_SIZE, MAX_RECORD, PcapBlockReader, PcapHeaderError
 from sensor.capture.pcapng import PcapngReader
@@ -150,6 +148,8 @@ class CaptureFile:
             yield FrameBatch(linktype, records)
 
     def _dpkt_frames(self, stream: BinaryIO) -> Iterator[Frame]:
+        import dpkt  # noqa: PLC0415 - 19 ms of every start-up, for the reader only --backend dpkt uses
+
         bounded = _BoundedReads(stream, MAX_RECORD)
         try:
             reader = dpkt.pcap.Reader(bounded)

@@ -133,9 +133,8 @@ class PcapBlockReader:
             end = start + captured
             if end > limit:
                 break
-            # As dpkt: float arithmetic for microseconds; for nanoseconds one correctly rounded division.
             ts = (seconds * _NANOSECONDS + fraction) / _NANOSECONDS if nanoseconds else seconds + fraction / 1e6
-            append((ts, view[start:end].tobytes()))
+            append((ts, view[start:end].tobytes()))  # the timestamp as _timestamp computes it, written out
             position = end
         return records, position, False
 
@@ -144,5 +143,10 @@ class PcapBlockReader:
         if kept < RECORD_HEADER:
             return  # not even its header: nothing to give
         seconds, fraction, _captured = self._record.unpack_from(view, 0)
-        ts = (seconds * _NANOSECONDS + fraction) / _NANOSECONDS if self.nanoseconds else seconds + fraction / 1e6
-        yield [(ts, view[RECORD_HEADER:kept].tobytes())]
+        yield [(self._timestamp(seconds, fraction), view[RECORD_HEADER:kept].tobytes())]
+
+    def _timestamp(self, seconds: int, fraction: int) -> float:
+        # As dpkt: float arithmetic for microseconds; for nanoseconds one correctly rounded division.
+        if self.nanoseconds:
+            return (seconds * _NANOSECONDS + fraction) / _NANOSECONDS
+        return seconds + fraction / 1e6
