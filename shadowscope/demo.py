@@ -2,15 +2,20 @@
 
 Starts a real collector process on SQLite, delivers the bundled sample batches over HTTP the way a sensor and
 the browser gateway do, re-sends one to show idempotency, sends a broken one to show the error, runs the sensor
-over the bundled capture so its usage events arrive too, and reports what was stored.
+over the bundled capture so its usage events arrive too, and reports what was stored. Then the browser gateway
+delivers three months of prompts from an invented health-tech company (classified by the collector on arrival),
+and the board exposure report is built from the stored events into out/demo/ (PDF, XLSX, CSV and JSON).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import typer
@@ -24,6 +29,10 @@ from shadowscope.local_collector import LocalCollector
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "sample-data"
 READY_TIMEOUT_S = 60.0
+OUT_DIR = Path("out/demo")  # relative to where the demo runs: the project root under `make demo`
+REPORT_FILES = ("report.pdf", "report.xlsx", "report.csv", "report.json")
+PROMPTS_FROM, PROMPTS_TO = "2026-08-01", "2026-10-31"  # the three months of prompts in sample-data/
+LABELS = ("pii", "phi", "payment_card", "financial", "legal", "credentials")
 
 
 def _issue_keys(data_dir: Path, sensor_id: str) -> dict[Scope, IssuedKey]:
@@ -109,7 +118,126 @@ def _show_usage(base_url: str, reader: IssuedKey) -> None:
         )
 
 
-def run_demo(workdir: Path) -> None:
+def _deliver_prompts(base_url: str, gateway_key: IssuedKey) -> None:
+    """The browser path with text: three months of prompts and pastes, classified by the collector as they arrive."""
+    typer.echo("\nbrowser gateway delivers three months of prompts from Lumenwell Health (invented):")
+    with CollectorClient(base_url, gateway_key.token) as gateway:
+        for path in sorted(SAMPLE_DIR.glob("prompts-batch-*.json")):
+            receipt = gateway.send(EventBatch.model_validate_json(path.read_bytes()))
+            typer.echo(f"  {path.name}: {receipt.received} events received, {receipt.stored} stored")
+
+
+def _content_events(base_url: str, reader: IssuedKey) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for kind in ("prompt", "paste"):
+        after: int | None = None
+        while True:
+            params: dict[str, str | int] = {"kind": kind, "limit": 1000}
+            if after is not None:
+                params["after"] = after
+            response = httpx.get(
+                f"{base_url}/api/v1/events", params=params, headers={"Authorization": f"Bearer {reader.token}"}
+            )
+            response.raise_for_status()
+            page = response.json()
+            events.extend(page["events"])
+            after = page["next_after"]
+            if after is None:
+                break
+    return events
+
+
+def _show_classification(base_url: str, reader: IssuedKey) -> None:
+    """What the collector found in the texts (GET /api/v1/events: labels and counts, never the text)."""
+    events = _content_events(base_url, reader)
+    per_label: Counter[str] = Counter()
+    people: dict[str, set[str]] = {}
+    classified = labelled = 0
+    for event in events:
+        classification = event["detail"].get("classification")
+        if classification is None:  # a paste the device had already reduced to findings
+            continue
+        classified += 1
+        labelled += bool(classification["labels"])
+        for label in classification["labels"]:
+            per_label[label] += 1
+            people.setdefault(label, set()).add(event["client"])
+    typer.echo(
+        f"\nwhat the collector found in {classified} prompt and paste texts (GET /api/v1/events; it stores labels,"
+        "\nentity counts and a redacted snippet, not the text):"
+    )
+    typer.echo(f"{'label':<14}{'events':>8}{'users':>7}")
+    for label in LABELS:
+        typer.echo(f"{label:<14}{per_label[label]:>8}{len(people.get(label, ())):>7}")
+    typer.echo(f"{labelled} of {classified} texts carry at least one label; the rest are ordinary work")
+
+
+def _build_report(workdir: Path, out_dir: Path, trials: int | None) -> None:
+    """`shadowscope report --out`: the board exposure report from the stored events, in its own process."""
+    organisation = SAMPLE_DIR / "organisation.yaml"
+    typer.echo(
+        f"\nbuilding the board exposure report for {PROMPTS_FROM} to {PROMPTS_TO} (organisation profile "
+        f"sample-data/{organisation.name}):"
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "shadowscope",
+        "report",
+        "--out",
+        str(out_dir),
+        "--data-dir",
+        str(workdir),
+        "--org",
+        str(organisation),
+        "--from",
+        PROMPTS_FROM,
+        "--to",
+        PROMPTS_TO,
+    ]
+    if trials is not None:
+        command += ["--trials", str(trials)]
+    for name in REPORT_FILES:  # a failed run must not leave last run's files looking current
+        (out_dir / name).unlink(missing_ok=True)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        command, capture_output=True, text=True, check=False, timeout=600
+    )
+    if result.returncode != 0:
+        for line in (result.stderr or result.stdout).splitlines():
+            typer.echo(f"  {line}")
+        raise RuntimeError(f"the report failed with status {result.returncode}")
+    headline = next((line for line in result.stdout.splitlines() if line.startswith("expected annual loss")), None)
+    if headline:
+        typer.echo(f"  {headline}")
+    _show_regulations(out_dir / "report.json")
+    typer.echo(f"\nthe board report is in {out_dir}/:")
+    for name in REPORT_FILES:
+        path = out_dir / name
+        typer.echo(f"  {path}  ({path.stat().st_size / 1024:,.0f} KB)")
+
+
+def _show_regulations(report_json: Path) -> None:
+    """Where the expected loss comes from, read back from the JSON export (the figures every export shows)."""
+    try:
+        report = json.loads(report_json.read_text(encoding="utf-8"))
+        regulations = [
+            (str(r["name"]), bool(r["applies"]), str(r["why"]), float(r["loss"]["mean"])) for r in report["regulations"]
+        ]
+        response = float(report["shared_response"]["mean"])
+        evidence = report["evidence"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        typer.echo(f"  (could not read {report_json.name}: {error})")
+        return
+    typer.echo(
+        f"  {evidence['labelled_events']} labelled events, {evidence['distinct_subjects']} distinct people, "
+        f"{evidence['users']} users, {evidence['tools']} tools; expected annual loss (mean) by source:"
+    )
+    typer.echo(f"    {'Response costs (shared, once per loss event)':<52}${response:>12,.0f}")
+    for name, applies, why, mean in sorted(regulations, key=lambda row: -row[3]):
+        typer.echo(f"    {name:<52}${mean:>12,.0f}" if applies else f"    {name:<52}{'n/a':>13}  ({why})")
+
+
+def run_demo(workdir: Path, out_dir: Path = OUT_DIR, trials: int | None = None) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     network = EventBatch.model_validate_json((SAMPLE_DIR / "network-batch.json").read_bytes())
@@ -122,9 +250,12 @@ def run_demo(workdir: Path) -> None:
         _deliver(server.url, keys)
         _run_sensor(server.url, sensor_id, keys[Scope.SENSOR], workdir)
         _show_usage(server.url, keys[Scope.READ])
-        typer.echo(
-            f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "
-            f"{workdir} --group-by tool,client"
-        )
+        _deliver_prompts(server.url, keys[Scope.BROWSER])
+        _show_classification(server.url, keys[Scope.READ])
     finally:
         server.stop()
+    _build_report(workdir, out_dir, trials)
+    typer.echo(
+        f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "
+        f"{workdir} --group-by tool,client"
+    )
