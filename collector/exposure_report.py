@@ -16,6 +16,10 @@ from rules.exposure_parameters import load_parameters
 from rules.exposure_schema import OrganisationProfile
 
 
+class InvalidWindow(ValueError):
+    """The window asked for (or implied by the stored events and one given bound) ends before it starts."""
+
+
 def stored_window(session: Session) -> Window | None:
     """The days from the first to the last stored prompt, paste or upload; None when there are none."""
     first, last = session.execute(
@@ -46,7 +50,7 @@ def exposure_report(
         end or (stored.end if stored else today),
     )
     if window.end < window.start:
-        raise ValueError(f"the window ends ({window.end}) before it starts ({window.start})")
+        raise InvalidWindow(f"the window ends ({window.end}) before it starts ({window.start})")
     inventory = build_inventory(session, catalog, window, profile.departments)
     parameters = load_parameters(profile)
     return run_exposure(inventory, profile, parameters, trials=trials, seed=seed, sensitivity_trials=sensitivity_trials)

@@ -130,7 +130,7 @@ def exposure(
     chosen = _formats(formats)
     if start and end and end < start:
         raise fail("--to must not be before --from")
-    from collector.exposure_report import exposure_report
+    from collector.exposure_report import InvalidWindow, exposure_report
     from exposure.exports import write_exports
     from rules.catalog import load_catalog
     from rules.exposure_parameters import ExposureRulesError, load_parameters, load_profile
@@ -141,15 +141,18 @@ def exposure(
     except ExposureRulesError as error:
         raise fail(str(error)) from error
     with _read_session(config, data_dir, database_url) as session:
-        report = exposure_report(
-            session,
-            load_catalog(),
-            profile,
-            start=start.date() if start else None,
-            end=end.date() if end else None,
-            trials=trials,
-            seed=seed,
-        )
+        try:
+            report = exposure_report(
+                session,
+                load_catalog(),
+                profile,
+                start=start.date() if start else None,
+                end=end.date() if end else None,
+                trials=trials,
+                seed=seed,
+            )
+        except InvalidWindow as error:
+            raise fail(str(error)) from error
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = write_exports(report, out, chosen)

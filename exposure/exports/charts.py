@@ -133,7 +133,7 @@ def regulation_bars(report: ExposureReport) -> bytes | None:
     low = [max(loss.mean - loss.p10, 0) for _, loss, _ in rows]
     high = [max(loss.p90 - loss.mean, 0) for _, loss, _ in rows]
     ax.errorbar(means, positions, xerr=[low, high], fmt="none", ecolor=INK, elinewidth=0.9, capsize=3)
-    right = max(loss.p90 for _, loss, _ in rows)
+    right = max(*(loss.p90 for _, loss, _ in rows), 1.0)  # all-zero losses still need an axis with a width
     for y, (_, loss, _) in enumerate(rows):
         ax.text(loss.p90 + right * 0.015, y, money(loss.mean), va="center", fontsize=8, color=INK)
     ax.set_yticks(list(positions), [_wrap(name, 26) for name, *_ in rows], fontsize=8)
@@ -148,7 +148,8 @@ def regulation_bars(report: ExposureReport) -> bytes | None:
 def exceedance_curve(report: ExposureReport) -> bytes | None:
     """Probability that the annual loss exceeds each amount; log-scaled amounts when they span a wide range."""
     points = [(loss, p) for loss, p in report.exceedance if loss > 0]
-    if len(points) < 2 or report.total.mean <= 0:
+    # A curve needs a range of losses: when every losing trial lost the same amount there is none to draw.
+    if len(points) < 2 or report.total.mean <= 0 or max(p[0] for p in points) <= min(p[0] for p in points):
         return None
     figure = _figure(2.25)
     ax = figure.add_subplot()
@@ -181,7 +182,8 @@ def exceedance_curve(report: ExposureReport) -> bytes | None:
                 fontsize=7.5,
                 color=BRICK,
             )
-    ax.legend(loc="upper right", fontsize=7.5, frameon=False, handlelength=2.6)
+    if ax.get_legend_handles_labels()[0]:  # the marks can all fall outside a very narrow curve
+        ax.legend(loc="upper right", fontsize=7.5, frameon=False, handlelength=2.6)
     ax.set_ylim(0, 1)
     ax.set_xlim(min(losses), max(losses))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.0%}"))
@@ -207,7 +209,7 @@ def top_tools(report: ExposureReport, limit: int = TOP_TOOLS) -> bytes | None:
         height=0.62,
         color=[STATUS_COLOURS.get(t.status, GREY) for t in tools],
     )
-    right = max(t.mean_loss for t in tools)
+    right = max(*(t.mean_loss for t in tools), 1.0)
     for y, tool in enumerate(tools):
         ax.text(
             tool.mean_loss + right * 0.01,
@@ -392,7 +394,7 @@ def tornado(report: ExposureReport, limit: int = TORNADO_ITEMS) -> bytes | None:
     ax.axvline(base, color=INK, linewidth=0.9)
     lows = [min(s.total_mean_at_low, s.total_mean_at_high) for s in items]
     highs = [max(s.total_mean_at_low, s.total_mean_at_high) for s in items]
-    span = max(highs) - min(lows)
+    span = max(max(highs) - min(lows), abs(base) * 0.1, 1.0)  # no swing at all still needs an axis width
     ax.set_xlim(min(lows) - span * 0.16, max(highs) + span * 0.16)
     ax.set_yticks(range(len(items)), labels, fontsize=7.2)
     _money_axis(ax)
