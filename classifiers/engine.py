@@ -86,6 +86,9 @@ class Classifier:
         self._scorers = [CompiledScorer(rule) for rule in rules.scorers]
         self._decider = LabelDecider(rules.labels)
         self._persons = persons
+        self._suppressed_by = {
+            rule.entity: frozenset(rule.suppressed_by) for rule in rules.recognizers if rule.suppressed_by
+        }
 
     @classmethod
     def load(cls, directory: Path = CLASSIFIER_DIR, *, ner: bool = True) -> Classifier:
@@ -130,13 +133,29 @@ class Classifier:
         if truncated:
             text = text[:MAX_TEXT_CHARS]
         lowered = text.lower()
-        entities = [entity for finder in self._finders for entity in finder.find(text, lowered)]
+        entities = self._without_suppressed(
+            [entity for finder in self._finders for entity in finder.find(text, lowered)]
+        )
         documents = {scorer.id: scorer.score(text) for scorer in self._scorers}
         windows = [
             (_snap_start(text, max(0, anchor.start - window)), _snap_end(text, min(len(text), anchor.end + window)))
             for anchor, window in self._decider.ner_anchors(entities)
         ]
         return _Pending(text, truncated, entities, documents, _merge(windows))
+
+    def _without_suppressed(self, entities: list[Entity]) -> list[Entity]:
+        if not self._suppressed_by:
+            return entities
+        return [
+            entity
+            for entity in entities
+            if not any(
+                other.type in self._suppressed_by.get(entity.type, ())
+                and other.start < entity.end
+                and entity.start < other.end
+                for other in entities
+            )
+        ]
 
     def _add_names(self, pending: list[_Pending]) -> None:
         if self._persons is None:

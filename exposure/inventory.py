@@ -62,6 +62,7 @@ class Inventory:
     distinct_subjects: int
     users: int
     events_by_month: dict[str, tuple[int, int]] = field(default_factory=dict)  # month → (events, labelled)
+    tools: int = 0  # distinct AI tools used at all (labelled or not)
 
     @property
     def years(self) -> float:

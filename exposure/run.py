@@ -214,7 +214,7 @@ def run_exposure(
             events=inventory.events,
             labelled_events=inventory.labelled_events,
             distinct_subjects=inventory.distinct_subjects,
-            tools=len(by_tool),
+            tools=max(inventory.tools, len(by_tool)),
             users=inventory.users,
         ),
         total=distribution_of(total),

@@ -84,6 +84,9 @@ class Recognizer(RuleModel):
         default=None, description="Values matching this are never reported (role mailboxes such as support@…)."
     )
     context: Context | None = None
+    suppressed_by: tuple[EntityType, ...] = Field(
+        default=(), description="Entity types that win where they overlap this one (a card is not a phone number)."
+    )
     examples: Examples
 
     @model_validator(mode="after")
