@@ -58,21 +58,12 @@ EVERYDAY_FILES = tuple(name for name, category in FILES.items() if category == "
 # Mirrors events.labels.DataLabel (kept as strings so a fake classifier in the tests needs no enum).
 LABELS = ("pii", "phi", "payment_card", "financial", "legal", "credentials")
 
-# Definition-aligned pii for presidio samples: data about a person by itself, or a name with a detail about them.
-# A name, company, city or title alone is what ordinary prompts are made of, and not pii by our definition.
-PII_DATA_TYPES = frozenset(
-    {
-        "EMAIL_ADDRESS",
-        "PHONE_NUMBER",
-        "US_SSN",
-        "US_DRIVER_LICENSE",
-        "STREET_ADDRESS",
-        "IP_ADDRESS",
-        "CREDIT_CARD",
-        "IBAN_CODE",
-    }
-)
-PERSON_DETAIL_TYPES = frozenset({"DATE_TIME", "AGE"})
+# Definition-aligned pii for presidio samples, following the issue's list: contact details and government ids by
+# themselves; IP addresses "tied to people", and card or bank numbers (which have labels of their own), only with a
+# person's name. A name, company, city, title, age or a date alone is what ordinary prompts are made of, and not
+# pii by our definition (a date of birth is, but the corpus does not tell a birth date from any other DATE_TIME).
+PII_DATA_TYPES = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "US_DRIVER_LICENSE", "STREET_ADDRESS"})
+PERSON_DETAIL_TYPES = frozenset({"IP_ADDRESS", "CREDIT_CARD", "IBAN_CODE"})
 # Presidio span type -> our entity types that count as finding it (overlap is enough).
 SPAN_TYPES: dict[str, frozenset[str]] = {
     "EMAIL_ADDRESS": frozenset({"EMAIL_ADDRESS"}),
@@ -678,8 +669,9 @@ def render(
         + ", ".join(sorted(PII_DATA_TYPES))
         + "; or a PERSON span together with one of those or "
         + "/".join(sorted(PERSON_DETAIL_TYPES))
-        + ". Other presidio samples (a name alone, a company, a city) are expected negatives, as our label "
-        "definition asks for an identifiable person with data about them.",
+        + " (an IP address tied to a person; a card or bank number, which carry labels of their own, with a name). "
+        "Other presidio samples (a name alone, a company, a city, an age, a date) are expected negatives, as the "
+        "issue's definition asks for an identifiable person with data about them.",
         "- **payment_card**: presidio samples with a CREDIT_CARD span are positives; other presidio samples and the "
         "negatives are negatives.",
         "",
