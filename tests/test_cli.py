@@ -142,3 +142,30 @@ def test_when_the_log_level_is_unknown_then_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--log-level", "chatty", "classify", "--list-labels"])
 
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "docx"], "--format takes a comma-separated list"),
+        (["--from", "2026-05-01", "--to", "2026-04-01"], "--to must not be before --from"),
+        (["--from", "yesterday"], "Invalid value for '--from'"),
+    ],
+)
+def test_when_the_board_report_gets_bad_arguments_then_one_clear_error(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["report", "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path), *args])
+
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_when_the_board_report_runs_on_an_empty_database_then_four_files_say_so(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["report", "--out", str(out), "--data-dir", str(tmp_path), "--trials", "2000"])
+
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.iterdir()) == ["report.csv", "report.json", "report.pdf", "report.xlsx"]
+    assert "expected annual loss $0" in result.stdout
+    assert "example organisation profile" in result.stderr
