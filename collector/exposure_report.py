@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from collector.exposure_inventory import CONTENT_KINDS, Window, build_inventory
 from collector.models import StoredEvent
 from exposure.report import ExposureReport
-from exposure.run import DEFAULT_SEED, DEFAULT_TRIALS, SENSITIVITY_TRIALS, run_exposure
+from exposure.run import DEFAULT_SEED, DEFAULT_TRIALS, run_exposure
 from rules.catalog import Catalog
 from rules.exposure_parameters import load_parameters
 from rules.exposure_schema import OrganisationProfile
@@ -41,7 +41,6 @@ def exposure_report(
     end: date | None = None,
     trials: int = DEFAULT_TRIALS,
     seed: int = DEFAULT_SEED,
-    sensitivity_trials: int = SENSITIVITY_TRIALS,
 ) -> ExposureReport:
     stored = stored_window(session)
     today = datetime.now(UTC).date()
@@ -53,4 +52,4 @@ def exposure_report(
         raise InvalidWindow(f"the window ends ({window.end}) before it starts ({window.start})")
     inventory = build_inventory(session, catalog, window, profile.departments)
     parameters = load_parameters(profile)
-    return run_exposure(inventory, profile, parameters, trials=trials, seed=seed, sensitivity_trials=sensitivity_trials)
+    return run_exposure(inventory, profile, parameters, trials=trials, seed=seed)

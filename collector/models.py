@@ -102,6 +102,8 @@ class StoredEvent(Base):
         Index("ix_events_tool_id_occurred_at", "tool_id", "occurred_at"),
         Index("ix_events_client_occurred_at", "client", "occurred_at"),
         Index("ix_events_source_id_occurred_at", "source_id", "occurred_at"),
+        # The exposure report counts prompts, pastes and uploads per month, client and tool: an index-only scan.
+        Index("ix_events_kind_occurred_at_client", "kind", "occurred_at", "client", "tool_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

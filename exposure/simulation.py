@@ -52,6 +52,7 @@ class Simulation:
     trials: int
     cells: tuple[CellLoss, ...]
     scopes: dict[Regulation, Scope]
+    draws: dict[str, Floats]  # every parameter's value in every trial, for the sensitivity analysis
 
     def regulation_total(self, regulation: Regulation) -> Floats:
         return sum((cell.by_regulation[regulation] for cell in self.cells), np.zeros(self.trials))
@@ -79,6 +80,9 @@ class _Draws:
 
     def __getitem__(self, parameter_id: str) -> Floats:
         return self._values[parameter_id]
+
+    def as_dict(self) -> dict[str, Floats]:
+        return dict(self._values)
 
 
 def _p_event(draws: _Draws, exposure: Exposure) -> Floats:
@@ -133,7 +137,11 @@ class _CellModel:
         exponent = d["response.scale_exponent"]
         everyone = np.power(np.maximum(people, 1.0), exponent)
         scaled = reported * np.power(people_per_incident, exponent) + vendor * everyone
-        response = events * d["response.fixed_usd"] + (per_person * scaled if has_people else 0.0)
+        # The first loss event of a cell's year engages counsel and forensics in full; later ones in the same year,
+        # same data and same tool, reuse that work and cost a share of it.
+        repeat_events = np.maximum(events - 1.0, 0.0)
+        fixed = d["response.fixed_usd"] * (np.minimum(events, 1.0) + d["response.repeat_share"] * repeat_events)
+        response = fixed + (per_person * scaled if has_people else 0.0)
         fines: dict[Regulation, Floats] = {}
         for regulation in Regulation:
             # Each regulation consumes its random numbers whether or not it applies, so the streams stay aligned.
@@ -216,7 +224,7 @@ def simulate(
     _cap(cells, Regulation.GDPR, gdpr_cap_eur * draws["fx.usd_per_eur"])
     _cap(cells, Regulation.HIPAA, draws["hipaa.annual_cap_usd"])
     _add_sec(cells, profile=profile, draws=draws, rng=rng, scope=scopes[Regulation.SEC], trials=trials)
-    return Simulation(trials, tuple(cells), dict(scopes))
+    return Simulation(trials, tuple(cells), dict(scopes), draws.as_dict())
 
 
 def _add_sec(

@@ -17,8 +17,6 @@ from rules.exposure_parameters import ExposureRulesError, load_profile
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-# An interactive request gets a lighter sensitivity pass than the command line; the headline figures are the same.
-SENSITIVITY_TRIALS = 5_000
 MEDIA_TYPES = {
     "json": "application/json",
     "csv": "text/csv; charset=utf-8",
@@ -87,7 +85,6 @@ def exposure(
             end=end,
             trials=trials,
             seed=seed,
-            sensitivity_trials=SENSITIVITY_TRIALS,
         )
     except InvalidWindow as error:
         raise ApiError(422, "invalid_window", str(error)) from error
