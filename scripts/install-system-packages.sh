@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# System packages the tests use: PostgreSQL server binaries (a throwaway server per test run) and tshark (the
-# sensor's cross-checking backend). Installed only when running as root and missing; otherwise the affected tests
+# System packages the tests use: PostgreSQL server binaries (a throwaway server per test run), tshark (the
+# sensor's cross-checking backend) and Chromium (the browser extension's end-to-end test). Installed only when
+# running as root and missing; otherwise the affected tests
 # skip and say how to enable them.
 set -euo pipefail
 
@@ -9,6 +10,8 @@ ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || need+=(postgresql)
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 # pdftoppm: the export tests render the board PDF's pages to images.
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
+# chromium: the browser extension's end-to-end test drives it with the unpacked extension (Playwright, no download).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
