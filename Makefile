@@ -25,6 +25,9 @@ demo: venv
 test: venv system-packages
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# extension-api/ is imported as extension_api (package-dir); mypy finds it under that name through a link
+	@# on its search path (mypy_path in pyproject.toml).
+	mkdir -p $(VENV)/typecheck && ln -sfn $(CURDIR)/extension-api $(VENV)/typecheck/extension_api
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest

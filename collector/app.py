@@ -15,6 +15,7 @@ from collector.errors import install_error_handlers
 from collector.routes import health, ingest, policy, query, reports
 from collector.runtime import Runtime
 from collector.settings import CollectorSettings
+from extension_api import routes as extension_routes
 
 log = logging.getLogger(__name__)
 
@@ -53,5 +54,7 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     app.include_router(query.router)
     app.include_router(policy.router)
     app.include_router(reports.router)
+    app.include_router(extension_routes.router)
+    app.include_router(extension_routes.admin_router)
     app.include_router(health.router)
     return app

@@ -20,6 +20,11 @@ class ContentHasher:
             raise ValueError("the content hash key must be at least 32 bytes")
         self._key = key
 
+    @property
+    def key(self) -> bytes:
+        """The key itself: handed only to enrolled browser extensions, so their hashes match the collector's."""
+        return self._key
+
     def hexdigest(self, text: str) -> str:
         return hmac.new(self._key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 

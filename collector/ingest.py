@@ -161,8 +161,15 @@ def authorize(principal: Principal, batch: EventBatch) -> None:
                     f"events[{index}].sensor_id is {event.sensor_id!r} but this key belongs to sensor "
                     f"{principal.sensor_id!r}"
                 )
-        elif event.kind in BROWSER_KINDS and principal.scope is not Scope.BROWSER:
-            raise IngestForbidden(f"events[{index}]: a {principal.scope} key may not send browser events")
+        elif event.kind in BROWSER_KINDS:
+            if principal.scope not in (Scope.BROWSER, Scope.DEVICE):
+                raise IngestForbidden(f"events[{index}]: a {principal.scope} key may not send browser events")
+            device_id = getattr(event, "device_id", None)
+            if principal.scope is Scope.DEVICE and device_id != principal.sensor_id:
+                raise IngestForbidden(
+                    f"events[{index}].device_id is {device_id!r} but this credential belongs to device "
+                    f"{principal.sensor_id!r}"
+                )
 
 
 def ingest_batch(

@@ -27,6 +27,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 class Scope(StrEnum):
     SENSOR = "sensor"  # may send network usage events for its own sensor id
     BROWSER = "browser"  # may send browser events (the extension API's gateway)
+    DEVICE = "device"  # an enrolled browser extension: may send browser events for its own device id
     READ = "read"  # may query events, usage and the policy
     ADMIN = "admin"  # may change the organisation's policy (and read)
 
@@ -54,10 +55,11 @@ def _sha256(secret: str) -> str:
 
 
 def create_key(session: Session, scope: Scope, sensor_id: str | None, description: str | None) -> IssuedKey:
-    if scope is Scope.SENSOR and not sensor_id:
-        raise ValueError("a sensor key needs --sensor-id: it may only send events for that sensor")
-    if scope is not Scope.SENSOR and sensor_id:
-        raise ValueError("only sensor keys are bound to a sensor id")
+    bound = scope in (Scope.SENSOR, Scope.DEVICE)
+    if bound and not sensor_id:
+        raise ValueError(f"a {scope} key needs --sensor-id: it may only send events for that sensor or device")
+    if not bound and sensor_id:
+        raise ValueError("only sensor and device keys are bound to an id")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     session.add(

@@ -158,6 +158,19 @@ class EventSubject(Base):
     subject_hash: Mapped[str] = mapped_column(String(32))
 
 
+class EnrolmentToken(Base):
+    """A one-time (or few-times) secret an admin hands to browser extensions to enrol; only its SHA-256 is kept."""
+
+    __tablename__ = "enrolment_tokens"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uses_left: Mapped[int] = mapped_column(Integer)
+
+
 class PolicyChange(Base):
     """Append-only history of the organisation's AI-tool policy: every change is a new version."""
 

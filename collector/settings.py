@@ -49,6 +49,20 @@ class CollectorSettings(BaseSettings):
         default=None,
         description="Organisation profile YAML for the exposure report (default: the shipped example profile).",
     )
+    extension_send_text: bool = Field(
+        default=False,
+        description="Let browser extensions send prompt text (classified here, then dropped). Off: they send "
+        "labels, entity counts and a keyed hash computed on the device.",
+    )
+    extension_actions_file: Path | None = Field(
+        default=None, description="Action table for the browser extension (default: rules/extension/actions.yaml)."
+    )
+    extension_redirect_tool: str | None = Field(
+        default=None, max_length=64, description="Catalog id of the sanctioned tool a `redirect` action opens."
+    )
+    extension_batches_per_minute: int = Field(
+        default=60, gt=0, le=6000, description="Telemetry batches one device may send per minute (429 beyond)."
+    )
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     query_page_max: int = Field(default=1000, gt=0, le=10_000)
     catalog_overlays: tuple[Path, ...] = Field(

@@ -1,0 +1,189 @@
+"""The extension API: enrolment, policy and telemetry for browser extensions, and the admin side of enrolment.
+
+Served by the collector process (its routers are mounted by `collector.app.create_app`), so telemetry goes
+straight into the collector's ingest and classification: there is one owner of the database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from collector.deps import AdminDep, ReadSessionDep, RuntimeDep, require_scope
+from collector.enrolment import EnrolmentRefused, create_enrolment_token, enrol_device, list_devices, revoke_device
+from collector.errors import ApiError, ErrorResponse
+from collector.ingest import IngestForbidden, ingest_batch
+from collector.keys import ApiKeyError, Principal, Scope
+from collector.schemas import IngestResponse
+from events.models import EventBatch, PasteEvent, PromptEvent
+from extension_api.policy_document import build_policy
+from extension_api.rate_limit import RateLimiter
+from extension_api.schemas import (
+    DeviceOut,
+    EnrolmentTokenRequest,
+    EnrolmentTokenResponse,
+    EnrolRequest,
+    EnrolResponse,
+    ExtensionPolicy,
+)
+
+router = APIRouter(prefix="/ext/v1", tags=["extension"])
+admin_router = APIRouter(prefix="/api/v1", tags=["devices"])
+DeviceDep = Annotated[Principal, Depends(require_scope(Scope.DEVICE))]
+
+
+def _errors(**described: str) -> dict[int | str, dict[str, object]]:
+    return {int(code[1:]): {"model": ErrorResponse, "description": text} for code, text in described.items()}
+
+
+@router.post(
+    "/enrol",
+    status_code=201,
+    response_model=EnrolResponse,
+    responses=_errors(
+        _400="The body is not valid JSON.", _401="Unknown, used or expired enrolment token.", _422="Malformed request."
+    ),
+    summary="Exchange an enrolment token for this device's credential",
+)
+def enrol(body: EnrolRequest, runtime: RuntimeDep) -> EnrolResponse:
+    try:
+        with runtime.sessions.begin() as session:
+            enrolled = enrol_device(
+                session,
+                body.token,
+                device_name=body.device_name,
+                extension_version=body.extension_version,
+                now=datetime.now(UTC),
+            )
+    except EnrolmentRefused as error:
+        raise ApiError(401, "enrolment_refused", str(error)) from error
+    return EnrolResponse(device_id=enrolled.device_id, credential=enrolled.credential.token)
+
+
+@router.get(
+    "/policy",
+    response_model=ExtensionPolicy,
+    responses=_errors(_401="No device credential, or an unknown or revoked one.", _403="Not a device credential."),
+    summary="The organisation's policy for this device: tool statuses, actions per data label, privacy settings",
+)
+def policy(_: DeviceDep, runtime: RuntimeDep, session: ReadSessionDep) -> ExtensionPolicy:
+    return build_policy(session, runtime)
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter | None = getattr(request.app.state, "extension_limiter", None)
+    if limiter is None:
+        runtime = request.app.state.runtime
+        limiter = RateLimiter(runtime.settings.extension_batches_per_minute)
+        request.app.state.extension_limiter = limiter
+    return limiter
+
+
+@router.post(
+    "/telemetry",
+    status_code=201,
+    response_model=IngestResponse,
+    responses={
+        200: {"model": IngestResponse, "description": "This batch id was stored before."},
+        **_errors(
+            _400="The body is not valid JSON.",
+            _401="No device credential, or an unknown or revoked one.",
+            _403="Events of another device, or network events.",
+            _413="The body is larger than the collector accepts.",
+            _422="The batch does not match the event contract, or carries text the policy keeps on the device.",
+            _429="Too many batches from this device; retry after the Retry-After seconds.",
+        ),
+    },
+    summary="Deliver a batch of this device's browser events (visits, prompts, pastes, uploads)",
+)
+async def telemetry(
+    batch: EventBatch, device: DeviceDep, runtime: RuntimeDep, request: Request, response: Response
+) -> IngestResponse:
+    wait = _limiter(request).acquire(device.key_id)
+    if wait > 0:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many batches from this device; retry in {wait:.0f} s",
+            headers={"Retry-After": str(max(int(wait + 0.999), 1))},
+        )
+    if not runtime.settings.extension_send_text:
+        for index, event in enumerate(batch.events):
+            if isinstance(event, PromptEvent | PasteEvent) and event.text is not None:
+                raise ApiError(
+                    422,
+                    "text_not_allowed",
+                    f"events[{index}].text: this organisation keeps prompt text on the device; send findings",
+                )
+    try:
+        result = await run_in_threadpool(ingest_batch, runtime.sessions, device, batch, runtime.rows)
+    except IngestForbidden as error:
+        raise ApiError(403, "forbidden_events", str(error)) from error
+    if result.duplicate_batch:
+        response.status_code = 200
+    return IngestResponse(
+        batch_id=result.batch_id, received=result.received, stored=result.stored, duplicate_batch=result.duplicate_batch
+    )
+
+
+@admin_router.post(
+    "/enrolment-tokens",
+    status_code=201,
+    response_model=EnrolmentTokenResponse,
+    responses=_errors(
+        _400="The body is not valid JSON.",
+        _401="No API key, or an unknown or revoked one.",
+        _403="Not an admin key.",
+        _422="Malformed.",
+    ),
+    summary="Create an enrolment token for browser extensions (shown once)",
+)
+def create_token(body: EnrolmentTokenRequest, _: AdminDep, runtime: RuntimeDep) -> EnrolmentTokenResponse:
+    with runtime.sessions.begin() as session:
+        issued = create_enrolment_token(
+            session,
+            uses=body.uses,
+            ttl=timedelta(hours=body.ttl_hours),
+            now=datetime.now(UTC),
+            description=body.description,
+        )
+    return EnrolmentTokenResponse(token=issued.token, expires_at=issued.expires_at, uses=issued.uses)
+
+
+@admin_router.get(
+    "/devices",
+    response_model=list[DeviceOut],
+    responses=_errors(_401="No API key, or an unknown or revoked one.", _403="Not an admin key."),
+    summary="Enrolled browser extensions, with when they were last seen",
+)
+def devices(_: AdminDep, session: ReadSessionDep, include_revoked: bool = False) -> list[DeviceOut]:
+    return [
+        DeviceOut(
+            device_id=key.sensor_id or "",
+            description=key.description,
+            enrolled_at=key.created_at,
+            last_seen_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+        )
+        for key in list_devices(session, include_revoked=include_revoked)
+    ]
+
+
+@admin_router.delete(
+    "/devices/{device_id}",
+    status_code=204,
+    responses=_errors(
+        _401="No API key, or an unknown or revoked one.", _403="Not an admin key.", _404="No such device."
+    ),
+    summary="Revoke a device: its credential stops working at once",
+)
+def revoke(device_id: str, _: AdminDep, runtime: RuntimeDep) -> Response:
+    try:
+        with runtime.sessions.begin() as session:
+            revoke_device(session, device_id)
+    except ApiKeyError as error:
+        raise ApiError(404, "no_such_device", str(error)) from error
+    return Response(status_code=204)
