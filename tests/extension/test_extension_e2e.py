@@ -10,6 +10,7 @@ Screenshots of the dialogs and the banner go to out/extension-e2e/.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -256,12 +257,34 @@ def test_justify_and_continue_records_the_reason(setup: Setup) -> None:
     page.close()
 
 
+def test_file_with_a_credential_is_held_back_and_reported(setup: Setup, tmp_path: Path) -> None:
+    actions = setup.worker.evaluate("async () => (await chrome.storage.local.get('policy')).policy.actions")
+    if actions[setup.statuses["openai-chatgpt"]].get("credentials") != "block":
+        pytest.skip("the action table does not block credentials for this status")
+    secret = tmp_path / "deploy.env"
+    secret.write_text("AWS_ACCESS_KEY_ID=AKIAQ3EGRTLMZ5XKV7PA\nREGION=eu-west-1\n", encoding="utf-8")
+    page = setup.open("chatgpt.com")
+    page.locator("#upload").set_input_files(secret)
+    page.locator("#shadowscope-banner .banner[data-kind='block']").wait_for(timeout=WAIT_S * 1000)
+    assert page.evaluate("() => window.__uploads") == []
+    assert page.locator("#upload").evaluate("(input) => input.files.length") == 0
+    setup.flush()
+    uploads = wait_for("the upload event in the collector", lambda: setup.events("openai-chatgpt", "upload"))
+    detail = uploads[0]["detail"]
+    assert detail["file_name"] == "deploy.env"
+    assert detail["file_size"] == secret.stat().st_size
+    assert detail["file_sha256"] == hashlib.sha256(secret.read_bytes()).hexdigest()
+    assert detail["findings"]["labels"] == ["credentials"]
+    assert detail["verdict"]["action"] == "block"
+    page.close()
+
+
 def test_no_prompt_text_in_the_database(setup: Setup) -> None:
     """Text stays on the device: none of the typed or pasted values are in any file of the collector's data."""
     setup.flush()
     stored = b"".join(path.read_bytes() for path in setup.collector.data_dir.rglob("*") if path.is_file())
     assert stored, "the collector's data directory is empty"
-    for secret in (SSN, IBAN, "Jane Roe", "John Smith", "payment reminder"):
+    for secret in (SSN, IBAN, "Jane Roe", "John Smith", "payment reminder", "AKIAQ3EGRTLMZ5XKV7PA"):
         assert secret.encode() not in stored, f"{secret!r} is stored by the collector"
     everything = json.dumps(setup.events("openai-chatgpt", "prompt"))
     assert SSN not in everything
