@@ -2,11 +2,10 @@
 
 Per trial and cell (all vectorised over trials):
 
-* **Frequency.** Two ways a cell's exposure becomes a loss event. Each user who sent the category to the tool
-  (annualised) is an incident that is identified as reportable with p_event: Poisson(users * p_event) events a
-  year, each touching that user's share of the people. And once a year the vendor's retained prompts may be
-  exposed or compelled, or training data resurface: one event with 1 - (1 - p_vendor)(1 - p_training) touching
-  everyone in the cell.
+* **Frequency.** Two ways a cell's exposure becomes a loss event in a year, each touching everyone in the cell:
+  one of its users' exposures is identified as reportable (1 - (1 - p_event)^users: the investigation then covers
+  every user's pastes of that data to that tool), and the vendor's retained prompts are exposed or compelled, or
+  training data resurfaces (1 - (1 - p_vendor)(1 - p_training)).
 * **Shared response**, once per loss event, outside every regulation: a fixed legal/forensics cost plus
   per-person notification, monitoring take-up and other work growing sub-linearly (n^k) with the people affected.
 * **Regulation-specific losses** per loss event: probability of action * amount, with the statutory caps applied
@@ -14,8 +13,7 @@ Per trial and cell (all vectorised over trials):
   per identical provision), and the exemptions in `applicability.py`.
 
 Every parameter is drawn once per trial and shared by all cells (it is uncertainty about the world, not about a
-cell), always in the same order — so the same seed gives identical figures, and holding one parameter fixed for
-the sensitivity analysis leaves every other draw as it was (common random numbers).
+cell), always in the same order — so the same seed gives identical figures.
 """
 
 from __future__ import annotations
@@ -123,31 +121,32 @@ class _CellModel:
     def run(self, exposure: Exposure, scopes: Mapping[Regulation, Scope]) -> CellLoss:
         d = self.draws
         unidentified = exposure.unidentified_texts * d["subjects.per_text_without_identifiers"]
-        people = (exposure.identified_subjects + unidentified) / self.years
-        incidents_per_year = max(exposure.users, 1) / self.years
-        people_per_incident = np.maximum(people / incidents_per_year, 1.0)
-        reported = self.rng.poisson(incidents_per_year * _p_event(d, exposure)).astype(np.float64)
+        people = np.maximum((exposure.identified_subjects + unidentified) / self.years, 1.0)
+        users_per_year = max(exposure.users, 1) / self.years
+        # Any one user's exposure being identified as reportable starts the incident; the investigation then
+        # covers every user's pastes of this data to this tool, so it is one event touching all the cell's people.
+        p_reported = 1.0 - np.power(1.0 - _p_event(d, exposure), users_per_year)
+        reported = (self.rng.random(self.draws.trials) < p_reported).astype(np.float64)
         vendor = (self.rng.random(self.draws.trials) < _p_vendor_side(d, exposure)).astype(np.float64)
         events = reported + vendor
         has_people = exposure.category in PEOPLE_CATEGORIES
-        affected = reported * people_per_incident + vendor * people if has_people else np.zeros_like(events)
-        per_event = np.divide(affected, events, out=np.ones_like(events), where=events > 0)
+        affected = events * people if has_people else np.zeros_like(events)
+        per_event = people if has_people else np.ones_like(events)
         per_person = d["response.notice_usd"] + d["response.monitoring_takeup"] * d["response.monitoring_usd"]
         per_person = per_person + d["response.other_per_subject_usd"]
-        exponent = d["response.scale_exponent"]
-        everyone = np.power(np.maximum(people, 1.0), exponent)
-        scaled = reported * np.power(people_per_incident, exponent) + vendor * everyone
-        # The first loss event of a cell's year engages counsel and forensics in full; later ones in the same year,
-        # same data and same tool, reuse that work and cost a share of it.
+        scaled = events * np.power(people, d["response.scale_exponent"])
+        # The first loss event of a cell's year engages counsel and forensics in full; a second one in the same
+        # year, same data and same tool, reuses that work and costs a share of it.
         repeat_events = np.maximum(events - 1.0, 0.0)
         fixed = d["response.fixed_usd"] * (np.minimum(events, 1.0) + d["response.repeat_share"] * repeat_events)
         response = fixed + (per_person * scaled if has_people else 0.0)
-        fines: dict[Regulation, Floats] = {}
-        for regulation in Regulation:
-            # Each regulation consumes its random numbers whether or not it applies, so the streams stay aligned.
-            amount = self._fine(regulation, exposure, events, affected, per_event)
-            in_scope = exposure.category in scopes[regulation].categories
-            fines[regulation] = amount if in_scope else np.zeros_like(amount)
+        nothing = np.zeros_like(events)
+        fines = {
+            regulation: self._fine(regulation, exposure, events, affected, per_event)
+            if exposure.category in scopes[regulation].categories
+            else nothing
+            for regulation in Regulation
+        }
         return CellLoss(exposure, response, fines)
 
     def _actions(self, events: Floats, probability: Floats) -> Floats:

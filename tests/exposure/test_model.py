@@ -140,7 +140,7 @@ def test_when_gdpr_fines_pile_up_then_art_83_caps_the_year_at_the_higher_of_the_
 ):
     profile = _with(
         _profile(subjects=SubjectShares(eu_uk=1.0, california=0.0, other_us=0.0)),
-        **{"gdpr.p_fine": 1.0, "gdpr.fine_eur": 9e6, "p_loss_event.personal_data": 1.0},
+        **{"gdpr.p_fine": 1.0, "gdpr.fine_eur": 9e7, "p_loss_event.personal_data": 1.0},
     )
     inventory = _inventory(_exposure(Category.PERSONAL_DATA, users=30))
     gdpr = simulate(inventory, profile, load_parameters(profile), trials=200, seed=5).regulation_total(Regulation.GDPR)
