@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shadowscope import policy_cmd
+from shadowscope import devices_cmd, policy_cmd
 from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ keys_app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_cmd.app, name="policy")
+app.add_typer(devices_cmd.app, name="devices")
 
 
 def _settings(config: Path | None, data_dir: Path | None, database_url: str | None) -> CollectorSettings:
@@ -126,7 +127,7 @@ def downgrade(
 
 @keys_app.command("create")
 def create_key(
-    scope: Annotated[str, typer.Option(help="sensor, browser, read or admin.")],
+    scope: Annotated[str, typer.Option(help="sensor, browser, device, read or admin.")],
     sensor_id: Annotated[str | None, typer.Option(help="The sensor this key speaks for (sensor keys).")] = None,
     description: Annotated[str | None, typer.Option(help="Who or what holds the key.")] = None,
     config: ConfigOption = None,

@@ -23,7 +23,7 @@ Reason = Annotated[str | None, typer.Option(help="Why; kept in the policy histor
 Status = Annotated[str | None, typer.Option(help="sanctioned, tolerated or unsanctioned; omit to unset.")]
 
 
-def _open(
+def open_collector_sessions(
     config: Path | None, data_dir: Path | None, database_url: str | None
 ) -> AbstractContextManager[sessionmaker[Session]]:
     from collector.settings import load_settings
@@ -37,7 +37,7 @@ def show(config: ConfigOption = None, data_dir: DataDirOption = None, database_u
     """Print the policy in force."""
     from collector.policy import current_policy
 
-    with _open(config, data_dir, database_url) as sessions, sessions() as session:
+    with open_collector_sessions(config, data_dir, database_url) as sessions, sessions() as session:
         current = current_policy(session)
     typer.echo(f"policy version {current.version}")
     typer.echo(f"default: {current.default}")
@@ -85,7 +85,7 @@ def set_status(
             raise fail(f"the catalog does not load: {error.problems[0]}") from error
         if not known:
             raise fail(f"no tool {subject!r} in the catalog (see `shadowscope rules list`)")
-    with _open(config, data_dir, database_url) as sessions, sessions.begin() as session:
+    with open_collector_sessions(config, data_dir, database_url) as sessions, sessions.begin() as session:
         record = change(session, kind, subject, new_status, actor=actor or f"cli:{getpass.getuser()}", reason=reason)
         version = record.id if record is not None else None
     if version is None:
@@ -104,7 +104,7 @@ def show_history(
     """Who changed what, newest first."""
     from collector.policy import history
 
-    with _open(config, data_dir, database_url) as sessions, sessions() as session:
+    with open_collector_sessions(config, data_dir, database_url) as sessions, sessions() as session:
         for change in history(session, limit):
             typer.echo(
                 f"v{change.id} {change.changed_at:%Y-%m-%d %H:%M} {change.actor}: {change.subject_kind} "

@@ -33,6 +33,7 @@ def test_when_asked_for_help_then_every_part_is_listed() -> None:
         ["collector", "migrate"],
         ["collector", "downgrade"],
         ["collector", "keys", "create"],
+        ["collector", "devices", "token"],
         ["sensor", "send"],
         ["report", "usage"],
         ["report", "events"],
@@ -169,3 +170,29 @@ def test_when_the_board_report_runs_on_an_empty_database_then_four_files_say_so(
     assert sorted(path.name for path in out.iterdir()) == ["report.csv", "report.json", "report.pdf", "report.xlsx"]
     assert "expected annual loss $0" in result.stdout
     assert "example organisation profile" in result.stderr
+
+
+def test_when_devices_are_managed_from_the_cli_then_a_token_enrols_one_that_is_listed_and_revoked(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from collector.enrolment import enrol_device
+    from collector.settings import load_settings
+    from shadowscope.database import open_sessions
+
+    common = ["--data-dir", str(tmp_path)]
+    assert runner.invoke(app, ["collector", "migrate", *common]).exit_code == 0
+    issued = runner.invoke(app, ["collector", "devices", "token", "--uses", "1", *common])
+    assert issued.exit_code == 0, issued.output
+    with open_sessions(load_settings(data_dir=tmp_path)) as sessions, sessions.begin() as session:
+        device = enrol_device(
+            session, issued.stdout.strip(), device_name="laptop", extension_version="0.1.0", now=datetime.now(UTC)
+        )
+
+    assert device.device_id in runner.invoke(app, ["collector", "devices", "list", *common]).stdout
+    assert runner.invoke(app, ["collector", "devices", "revoke", device.device_id, *common]).exit_code == 0
+    assert device.device_id not in runner.invoke(app, ["collector", "devices", "list", *common]).stdout
+    unknown = runner.invoke(app, ["collector", "devices", "revoke", "dev-nobody", *common])
+    assert unknown.exit_code == 2
+    assert "no enrolled device dev-nobody" in unknown.stderr
