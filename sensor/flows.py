@@ -32,6 +32,7 @@ class Flow:
     proto: int
     first_seen: float
     last_seen: float
+    key: FlowKey  # its key in the table, so the fast path can move it to the back
     bytes_up: int = 0
     bytes_down: int = 0
     packets_up: int = 0
@@ -40,8 +41,6 @@ class Flow:
     # Decoder state (a TCP stream assembler, a QUIC crypto assembler); dropped once the name is known.
     state: Any = None
     done: bool = False  # no more payload inspection needed
-    # Set when the fast path counted a packet without reordering the table; expiry sorts such flows lazily.
-    touched: bool = False
     fast_keys: tuple[bytes, bytes] | None = None
 
     @property
@@ -76,18 +75,22 @@ class FlowTable:
     def __len__(self) -> int:
         return len(self._flows)
 
+    @property
+    def order(self) -> OrderedDict[FlowKey, Flow]:
+        """The flows, least recently active first (the pipeline's hot loop moves fast-path flows itself)."""
+        return self._flows
+
     def account(self, packet: Packet, ts: float) -> tuple[Flow, bool]:
         """Count the packet on its flow (creating it); return the flow and whether the packet went client->server."""
         key = flow_key(packet)
         flow = self._flows.get(key)
         if flow is None:
             client, client_port, server, server_port = _orient(packet)
-            flow = Flow(client, client_port, server, server_port, packet.proto, ts, ts)
+            flow = Flow(client, client_port, server, server_port, packet.proto, ts, ts, key)
             self._flows[key] = flow
         else:
             self._flows.move_to_end(key)
             flow.last_seen = max(flow.last_seen, ts)
-            flow.touched = False
         upstream = packet.src == flow.client and packet.sport == flow.client_port
         if upstream:
             flow.bytes_up += packet.ip_bytes
@@ -97,9 +100,8 @@ class FlowTable:
             flow.packets_down += 1
         return flow, upstream
 
-    @staticmethod
-    def touch(flow: Flow, upstream: bool, ip_bytes: int, ts: float) -> None:
-        """Count a packet the fast path matched; the table's order is repaired at the next expiry sweep."""
+    def touch(self, flow: Flow, upstream: bool, ip_bytes: int, ts: float) -> None:
+        """Count a packet the fast path matched (the pipeline's hot loop does the same inline)."""
         if upstream:
             flow.bytes_up += ip_bytes
             flow.packets_up += 1
@@ -108,23 +110,25 @@ class FlowTable:
             flow.packets_down += 1
         if ts > flow.last_seen:  # noqa: PLR1730 - cheaper than max() on the hot path
             flow.last_seen = ts
-        flow.touched = True
+        self.move_to_back(flow)
+
+    def move_to_back(self, flow: Flow) -> None:
+        """Keep the table in order of last activity, so expiry can stop at the first recent flow.
+
+        Done on every packet, fast path included: ordering lazily at expiry sweeps let a flow the fast path counted
+        land behind flows more recent than it, and outlive its idle timeout (a reused port pair then continued the
+        old flow and its new name went unreported). One C-level move per packet is the price of exact expiry.
+        """
+        self._flows.move_to_end(flow.key)
 
     def expire(self, now: float) -> Iterator[Flow]:
         """Flows idle for longer than the timeout, and the oldest ones while the table is over its size."""
-        looked_at, size = 0, len(self._flows)
         while self._flows:
             key, flow = next(iter(self._flows.items()))
             recent = flow.last_seen + self.idle_timeout >= now
-            if recent and flow.touched and looked_at < size:
-                # Counted by the fast path since it was last ordered: put it where it belongs and look further.
-                self._flows.move_to_end(key)
-                flow.touched = False
-                looked_at += 1
-                continue
             if recent and len(self._flows) <= self.max_flows:
                 return
-            if flow.last_seen + self.idle_timeout >= now:
+            if recent:
                 self.evicted_for_space += 1
             del self._flows[key]
             yield flow

@@ -95,6 +95,7 @@ class Pipeline:
         ethernet = linktype == ETHERNET
         unpack_ipv4 = IPV4_HEADER.unpack_from
         next_expiry, next_time = self._next_expiry, self._next_time
+        move_to_back = self.flows.order.move_to_end
         for ts, frame in records:
             if ethernet and (fast_tcp or fast_udp):
                 hit, size = None, 0
@@ -117,7 +118,7 @@ class Pipeline:
                         flow.packets_down += 1
                     if ts > flow.last_seen:  # noqa: PLR1730 - cheaper than max() on the hot path
                         flow.last_seen = ts
-                    flow.touched = True  # the table's order is repaired at the next expiry sweep
+                    move_to_back(flow.key)  # exact expiry order (see FlowTable.move_to_back)
                     if ts >= next_expiry:
                         self._expire(ts)
                         next_expiry = self._next_expiry
