@@ -10,13 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from collector.deps import AdminDep, ReadSessionDep, RuntimeDep, require_scope
 from collector.enrolment import EnrolmentRefused, create_enrolment_token, enrol_device, list_devices, revoke_device
 from collector.errors import ApiError, ErrorResponse
-from collector.ingest import IngestForbidden, ingest_batch
 from collector.keys import ApiKeyError, Principal, Scope
+from collector.routes.ingest import deliver
 from collector.schemas import IngestResponse
 from events.models import EventBatch, PasteEvent, PromptEvent
 from extension_api.policy_document import build_policy
@@ -118,15 +117,7 @@ async def telemetry(
                     "text_not_allowed",
                     f"events[{index}].text: this organisation keeps prompt text on the device; send findings",
                 )
-    try:
-        result = await run_in_threadpool(ingest_batch, runtime.sessions, device, batch, runtime.rows)
-    except IngestForbidden as error:
-        raise ApiError(403, "forbidden_events", str(error)) from error
-    if result.duplicate_batch:
-        response.status_code = 200
-    return IngestResponse(
-        batch_id=result.batch_id, received=result.received, stored=result.stored, duplicate_batch=result.duplicate_batch
-    )
+    return await deliver(batch, device, runtime, response)
 
 
 @admin_router.post(

@@ -8,6 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from collector.deps import ProducerDep, RuntimeDep
 from collector.errors import ApiError, ErrorResponse
 from collector.ingest import IngestForbidden, ingest_batch
+from collector.keys import Principal
+from collector.runtime import Runtime
 from collector.schemas import IngestResponse
 from events.models import EventBatch
 
@@ -35,6 +37,11 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 async def post_batch(
     batch: EventBatch, principal: ProducerDep, runtime: RuntimeDep, response: Response
 ) -> IngestResponse:
+    return await deliver(batch, principal, runtime, response)
+
+
+async def deliver(batch: EventBatch, principal: Principal, runtime: Runtime, response: Response) -> IngestResponse:
+    """Store a batch for a producer (a sensor, the browser gateway, an enrolled extension) and answer for it."""
     try:
         result = await run_in_threadpool(ingest_batch, runtime.sessions, principal, batch, runtime.rows)
     except IngestForbidden as error:
