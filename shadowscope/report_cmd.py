@@ -160,8 +160,9 @@ def exposure(
         raise fail(f"{out}: {error.strerror or error}") from error
     total = report.total
     typer.echo(
-        f"expected annual loss ${total.mean:,.0f} (median ${total.p50:,.0f}; 80% interval, P10 to P90: ${total.p10:,.0f} to "
-        f"${total.p90:,.0f}) from {report.evidence.labelled_events:,} labelled of {report.evidence.events:,} events, "
+        f"expected annual loss ${total.mean:,.0f} (median ${total.p50:,.0f}; "
+        f"80% interval, P10 to P90: ${total.p10:,.0f} to ${total.p90:,.0f}) from "
+        f"{report.evidence.labelled_events:,} labelled of {report.evidence.events:,} events, "
         f"{report.window_from} to {report.window_to}, seed {report.seed}"
     )
     for path in written:
