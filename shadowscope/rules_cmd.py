@@ -70,6 +70,28 @@ def check_classifiers(
     typer.echo(f"ok: {len(rules.recognizers)} recognizers, {len(rules.scorers)} document scorers")
 
 
+@app.command("check-detections")
+def check_detections(
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="A detection rules directory (default: the shipped rules).")
+    ] = None,
+) -> None:
+    """Validate the detection rules and run every rule's cases; exit 1 listing each problem."""
+    from rules.detection_rules import DETECTION_DIR, DetectionRulesError, check_cases, load_detection_rules
+
+    try:
+        rules = load_detection_rules(directory or DETECTION_DIR)
+    except DetectionRulesError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from error
+    problems = check_cases(rules)
+    for problem in problems:
+        typer.echo(str(problem), err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"ok: {len(rules)} detection rules, {sum(len(r.rule.cases) for r in rules)} cases")
+
+
 @app.command()
 def lookup(
     names: Annotated[list[str], typer.Argument(help="Host names to resolve.")],
