@@ -70,7 +70,7 @@ def test_when_authenticated_then_last_use_is_recorded(runtime: Runtime) -> None:
 
 @pytest.mark.parametrize(
     ("scope", "sensor_id", "message"),
-    [(Scope.SENSOR, None, "needs --sensor-id"), (Scope.READ, "tap-1", "only sensor keys")],
+    [(Scope.SENSOR, None, "needs --sensor-id"), (Scope.READ, "tap-1", "only sensor and device keys")],
 )
 def test_when_scope_and_sensor_disagree_then_no_key_is_made(
     runtime: Runtime, scope: Scope, sensor_id: str | None, message: str
