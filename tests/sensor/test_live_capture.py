@@ -88,6 +88,10 @@ with socket.create_connection(("{SERVER_ADDRESS}", 80), timeout=3) as web:
 """
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_when_clients_use_ai_tools_then_live_capture_reports_each_signal(
     namespaces: tuple[str, str, str], tmp_path: Path
 ) -> None:
@@ -112,6 +116,9 @@ def test_when_clients_use_ai_tools_then_live_capture_reports_each_signal(
             ],
             stdout=sink,
             stderr=subprocess.PIPE,
+            # A child inherits an ignored SIGINT, and Python then installs no KeyboardInterrupt handler: whatever
+            # earlier in the test session left SIGINT ignored must not make the sensor deaf to the stop below.
+            preexec_fn=_default_sigint,  # noqa: PLW1509 - only resets one signal disposition before exec
         )
         try:
             time.sleep(3)  # the sensor's socket must be open before the traffic starts
