@@ -213,6 +213,18 @@ def by_category(label: str) -> Expectation:
     return expect
 
 
+# The corpus README: CUAD's `Parties` / `Document Name` "clauses" are short strings (names, titles) — "filter by
+# length for prompt-like evaluation". A company name or "Distribution Agreement" alone is not contract text.
+PROMPT_LIKE_MIN_WORDS = 10
+
+
+def prompt_like_legal(row: Row) -> bool | None:
+    """The legal task without CUAD clause cells under PROMPT_LIKE_MIN_WORDS words (names, titles, dates)."""
+    if row.file == "cuad_clauses.jsonl" and len(row.text.split()) < PROMPT_LIKE_MIN_WORDS:
+        return None
+    return by_category("legal")(row)
+
+
 def by_spans(rule: Callable[[Row], bool]) -> Expectation:
     """Presidio samples by their spans, negatives as negatives, other categories left out."""
 
@@ -237,6 +249,12 @@ TASKS = (
     Task("pii (definition-aligned)", "pii", by_spans(definition_pii), "presidio samples meeting the rule below"),
     Task("payment_card", "payment_card", by_spans(has_card), "presidio samples with a CREDIT_CARD span"),
     Task("legal", "legal", by_category("legal"), "CUAD clauses and contract excerpts"),
+    Task(
+        "legal (prompt-like)",
+        "legal",
+        prompt_like_legal,
+        f"CUAD clauses of at least {PROMPT_LIKE_MIN_WORDS} words and contract excerpts (the corpus README's advice)",
+    ),
     Task("financial", "financial", by_category("financial"), "Financial PhraseBank, TAT-QA, ECTSum"),
 )
 
