@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shadowscope import devices_cmd, policy_cmd
-from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail
+from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail, key_dates
 
 if TYPE_CHECKING:
     from collector.settings import CollectorSettings
@@ -176,9 +176,7 @@ def list_keys(
                 key.scope,
                 key.sensor_id or "",
                 key.description or "",
-                f"{key.created_at:%Y-%m-%d %H:%M}",
-                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
-                f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+                *key_dates(key),
             )
     Console().print(table)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail
+from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail, key_dates
 from shadowscope.policy_cmd import open_collector_sessions
 
 app = typer.Typer(
@@ -55,9 +55,7 @@ def list_devices(
             table.add_row(
                 key.sensor_id or "",
                 key.description or "",
-                f"{key.created_at:%Y-%m-%d %H:%M}",
-                f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never",
-                f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "",
+                *key_dates(key),
             )
     Console().print(table)
 

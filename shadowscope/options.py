@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from collector.models import ApiKey
 
 DataDirOption = Annotated[
     Path | None,
@@ -35,6 +38,16 @@ ConfigOption = Annotated[
         dir_okay=False,
     ),
 ]
+
+
+def key_dates(key: ApiKey) -> tuple[str, str, str]:
+    """When a key (or a device's credential) was made, last used and revoked, as a table shows them."""
+    minute = "%Y-%m-%d %H:%M"
+    return (
+        key.created_at.strftime(minute),
+        key.last_used_at.strftime(minute) if key.last_used_at else "never",
+        key.revoked_at.strftime(minute) if key.revoked_at else "",
+    )
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
