@@ -94,8 +94,8 @@ class DepartmentExposure:
 class SensitivityItem:
     parameter_id: str
     description: str
-    total_mean_at_low: float  # the parameter held at its P10, everything else as drawn
-    total_mean_at_high: float  # held at its P90
+    total_mean_at_low: float  # mean total of the trials where the parameter fell at or below its P10
+    total_mean_at_high: float  # ... at or above its P90
 
     @property
     def swing(self) -> float:

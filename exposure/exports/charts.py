@@ -375,7 +375,7 @@ def monthly_trend(report: ExposureReport) -> bytes | None:
 
 
 def tornado(report: ExposureReport, limit: int = TORNADO_ITEMS) -> bytes | None:
-    """Expected loss with each parameter held at its P10 and at its P90, around the run's expected loss."""
+    """Expected loss in the years where each parameter fell in its lowest and its highest tenth, around the mean."""
     items = [s for s in report.sensitivity if s.swing > 0][:limit]
     if not items:
         return None
@@ -400,7 +400,7 @@ def tornado(report: ExposureReport, limit: int = TORNADO_ITEMS) -> bytes | None:
     _money_axis(ax)
     ax.set_xlabel(f"Expected annual loss (line: this run's {money(base)})", fontsize=8, color=INK)
     ax.legend(
-        handles=[Patch(color=LIGHT, label="Parameter at its P10"), Patch(color=NAVY, label="Parameter at its P90")],
+        handles=[Patch(color=LIGHT, label="Parameter ≤ its P10"), Patch(color=NAVY, label="Parameter ≥ its P90")],
         loc="lower right",
         fontsize=7.5,
         frameon=False,

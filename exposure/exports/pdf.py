@@ -338,8 +338,9 @@ def _trend_and_drivers(report: ExposureReport, pngs: dict[str, bytes | None]) ->
     story += _chart(
         pngs,
         "tornado",
-        "Expected annual loss with one assumption held at its P10 (light) or its P90 (dark) and everything else as "
-        "simulated. The widest bars are the assumptions most worth refining; the rest matter less."
+        "Expected annual loss in the simulated years where one assumption fell in its lowest tenth (light, at or "
+        "below its P10) or its highest tenth (dark, at or above its P90), everything else as simulated. The widest "
+        "bars are the assumptions most worth refining; the rest matter less."
         + _left_out(len(report.sensitivity), charts.TORNADO_ITEMS, "parameters"),
         "No sensitivity analysis was included in this run.",
         heading="What moves the estimate most",

@@ -121,8 +121,8 @@ ASSUMPTIONS = (
 SENSITIVITY = (
     Column("Parameter id", "The parameter held fixed.", "text", TEXT, 30),
     Column("Description", "What the parameter means.", "text", TEXT, 46),
-    _loss("Mean at P10", "Total expected annual loss with this parameter at its P10, everything else as simulated."),
-    _loss("Mean at P90", "Total expected annual loss with this parameter at its P90, everything else as simulated."),
+    _loss("Mean at P10", "Total expected annual loss in the simulated years with this parameter at or below its P10."),
+    _loss("Mean at P90", "Total expected annual loss in the simulated years with this parameter at or above its P90."),
     _loss("Swing", "Distance between the two: how much this parameter's uncertainty moves the estimate."),
 )
 
