@@ -37,7 +37,6 @@ import gc
 import hashlib
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from code_version import git_state
 from ingest_targets import ROOT, Backend, Target, open_backend
 from ingest_throughput import machine_info
 from process_meter import CpuMeter, wait_for_quiet_machine
@@ -945,18 +945,7 @@ def run(options: Options) -> tuple[list[Measurement], dict[str, str], dict[str, 
 
 
 def source_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"commit": None, "modified": []}
-    paths = ("collector", "exposure", "rules", "migrations", "bench/exposure_exports.py")
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        git = ["git", "-C", str(ROOT)]
-        state["commit"] = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True
-        ).stdout.strip()
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--", *paths], check=True, capture_output=True, text=True
-        ).stdout
-        state["modified"] = [line[3:] for line in status.splitlines()]
-    return state
+    return git_state(ROOT, ("collector", "exposure", "rules", "migrations", "bench/exposure_exports.py"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from code_version import git_state
 from ingest_targets import (
     ROOT,
     Backend,
@@ -529,17 +530,7 @@ def source_state() -> dict[str, Any]:
     digest = hashlib.sha256()
     for path in _source_files():
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
-    state: dict[str, Any] = {"source_sha256": digest.hexdigest()[:16], "commit": None, "modified": []}
-    with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        git = ["git", "-C", str(ROOT)]
-        state["commit"] = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True
-        ).stdout.strip()
-        status = subprocess.run(
-            [*git, "status", "--porcelain", "--", *SOURCE_PATHS], check=True, capture_output=True, text=True
-        ).stdout
-        state["modified"] = [line[3:] for line in status.splitlines()]
-    return state
+    return {"source_sha256": digest.hexdigest()[:16], **git_state(ROOT, SOURCE_PATHS)}
 
 
 # ------------------------------------------------------------------------------------------------------ main
