@@ -34,22 +34,6 @@ def _lognormal_parameters(distribution: Lognormal90) -> tuple[float, float]:
     return float((log_low + log_high) / 2), float((log_high - log_low) / (2 * _Z95))
 
 
-def quantile(distribution: Distribution, q: float) -> float:
-    """The distribution's q-quantile: the sensitivity analysis holds a parameter at its P10 and P90."""
-    if isinstance(distribution, Constant):
-        return distribution.value
-    if isinstance(distribution, Pert):
-        low, mode, high = distribution.low, distribution.mode, distribution.high
-        alpha = 1 + PERT_LAMBDA * (mode - low) / (high - low)
-        beta = 1 + PERT_LAMBDA * (high - mode) / (high - low)
-        return float(low + stats.beta.ppf(q, alpha, beta) * (high - low))
-    if isinstance(distribution, Lognormal90):
-        mu, sigma = _lognormal_parameters(distribution)
-        return float(np.exp(mu + sigma * stats.norm.ppf(q)))
-    assert isinstance(distribution, Uniform)
-    return distribution.low + q * (distribution.high - distribution.low)
-
-
 def describe(distribution: Distribution, unit: str) -> str:
     def money(value: float) -> str:
         prefix = {"usd": "$", "eur": "€", "usd_per_subject": "$"}.get(unit, "")

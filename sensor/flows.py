@@ -77,7 +77,13 @@ class FlowTable:
 
     @property
     def order(self) -> OrderedDict[FlowKey, Flow]:
-        """The flows, least recently active first (the pipeline's hot loop moves fast-path flows itself)."""
+        """The flows, least recently active first, so expiry can stop at the first recent one.
+
+        The pipeline's fast path counts a packet inline and moves its flow to the back itself (`move_to_end`), on
+        every packet: ordering lazily at expiry sweeps let a fast-path flow land behind flows more recent than it
+        and outlive its idle timeout (a reused port pair then continued the old flow and its new name went
+        unreported). One C-level move per packet is the price of exact expiry.
+        """
         return self._flows
 
     def account(self, packet: Packet, ts: float) -> tuple[Flow, bool]:
@@ -99,27 +105,6 @@ class FlowTable:
             flow.bytes_down += packet.ip_bytes
             flow.packets_down += 1
         return flow, upstream
-
-    def touch(self, flow: Flow, upstream: bool, ip_bytes: int, ts: float) -> None:
-        """Count a packet the fast path matched (the pipeline's hot loop does the same inline)."""
-        if upstream:
-            flow.bytes_up += ip_bytes
-            flow.packets_up += 1
-        else:
-            flow.bytes_down += ip_bytes
-            flow.packets_down += 1
-        if ts > flow.last_seen:  # noqa: PLR1730 - cheaper than max() on the hot path
-            flow.last_seen = ts
-        self.move_to_back(flow)
-
-    def move_to_back(self, flow: Flow) -> None:
-        """Keep the table in order of last activity, so expiry can stop at the first recent flow.
-
-        Done on every packet, fast path included: ordering lazily at expiry sweeps let a flow the fast path counted
-        land behind flows more recent than it, and outlive its idle timeout (a reused port pair then continued the
-        old flow and its new name went unreported). One C-level move per packet is the price of exact expiry.
-        """
-        self._flows.move_to_end(flow.key)
 
     def expire(self, now: float) -> Iterator[Flow]:
         """Flows idle for longer than the timeout, and the oldest ones while the table is over its size."""

@@ -84,10 +84,10 @@ class Pipeline:
         """Every frame of the batch in order; the observations they gave.
 
         The sensor's hot loop. A frame of the commonest shape (Ethernet, IPv4 without options, not a fragment, a
-        whole TCP or UDP header) whose flow is done is counted here with one unpack, one dictionary lookup and a
-        few additions; the equivalents of `frame_key` and `FlowTable.touch` are written out inline because at a
-        million packets a second a function call costs as much as the work. Other shapes go to `frame_key`, and
-        everything it does not know, or whose flow is not done, to the full path.
+        whole TCP or UDP header) whose flow is done is counted here with one unpack, one dictionary lookup, a few
+        additions and a move to the back of the flow table, written out inline because at a million packets a
+        second a function call costs as much as the work. Other shapes go to `frame_key`, and everything it does
+        not know, or whose flow is not done, to the full path.
         """
         self.stats.packets += len(records)
         observations: list[Observation] = []
@@ -118,7 +118,7 @@ class Pipeline:
                         flow.packets_down += 1
                     if ts > flow.last_seen:  # noqa: PLR1730 - cheaper than max() on the hot path
                         flow.last_seen = ts
-                    move_to_back(flow.key)  # exact expiry order (see FlowTable.move_to_back)
+                    move_to_back(flow.key)  # exact expiry order (see FlowTable.order)
                     if ts >= next_expiry:
                         self._expire(ts)
                         next_expiry = self._next_expiry
