@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import date
 from typing import Annotated, Literal
@@ -67,7 +66,7 @@ def exposure(
 ) -> Response:
     """Dollar exposure per regulation over a window: expected annual loss, percentiles, tools, trend, sources."""
     # The plotting and PDF stack loads when a report is first asked for, not with every collector worker.
-    from exposure.exports import csv_text, pdf_bytes, render_json, xlsx_bytes  # noqa: PLC0415
+    from exposure.exports import export_bytes  # noqa: PLC0415
 
     if start is not None and end is not None and end < start:
         raise ApiError(422, "invalid_window", "to must not be before from")
@@ -88,13 +87,6 @@ def exposure(
         )
     except InvalidWindow as error:
         raise ApiError(422, "invalid_window", str(error)) from error
-    if format == "json":
-        content: bytes = json.dumps(render_json(report)).encode()
-    elif format == "csv":
-        content = csv_text(report).encode()
-    elif format == "xlsx":
-        content = xlsx_bytes(report)
-    else:
-        content = pdf_bytes(report)
+    content = export_bytes(report, format)
     disposition = f'attachment; filename="exposure-{report.window_from}-{report.window_to}.{format}"'
     return Response(content, media_type=MEDIA_TYPES[format], headers={"Content-Disposition": disposition})

@@ -6,13 +6,14 @@
 from exposure.exports.document import SCHEMA_ID, render_json
 from exposure.exports.pdf import pdf_bytes
 from exposure.exports.tabular import csv_text
-from exposure.exports.writer import FORMATS, json_text, write_exports
+from exposure.exports.writer import FORMATS, export_bytes, json_text, write_exports
 from exposure.exports.xlsx import xlsx_bytes
 
 __all__ = [
     "FORMATS",
     "SCHEMA_ID",
     "csv_text",
+    "export_bytes",
     "json_text",
     "pdf_bytes",
     "render_json",

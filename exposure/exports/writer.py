@@ -27,6 +27,11 @@ _RENDERERS: dict[str, tuple[str, Callable[[ExposureReport], bytes]]] = {
 FORMATS = tuple(_RENDERERS)
 
 
+def export_bytes(report: ExposureReport, export_format: str) -> bytes:
+    """One export's content (for streaming it, as the collector's endpoint does)."""
+    return _RENDERERS[export_format][1](report)
+
+
 def write_exports(report: ExposureReport, out_dir: Path, formats: Iterable[str]) -> list[Path]:
     """Write report.<format> for each requested format into out_dir (created if missing); return the paths written.
 
@@ -39,8 +44,7 @@ def write_exports(report: ExposureReport, out_dir: Path, formats: Iterable[str])
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name in wanted:
-        filename, render = _RENDERERS[name]
-        path = out_dir / filename
-        path.write_bytes(render(report))
+        path = out_dir / _RENDERERS[name][0]
+        path.write_bytes(export_bytes(report, name))
         written.append(path)
     return written

@@ -98,3 +98,7 @@ def test_when_nothing_is_stored_then_the_report_is_empty_not_an_error(client: Te
     response = _get(client, keys)
 
     assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["evidence"]["events"] == 0
+    assert body["total"]["mean"] == 0
+    assert body["tools"] == []
