@@ -51,6 +51,11 @@ class Exposure:
     events_by_department: dict[str, int] = field(default_factory=dict)
     subjects_by_department: dict[str, int] = field(default_factory=dict)
 
+    @property
+    def subjects(self) -> int:
+        """People as the exports count them: distinct identifiers, plus one per text that had none."""
+        return self.identified_subjects + self.unidentified_texts
+
 
 @dataclass(frozen=True, slots=True)
 class Inventory:

@@ -88,7 +88,7 @@ def _tools(simulation: Simulation, by_tool: dict[str, float]) -> tuple[ToolExpos
         tool = cell.exposure.tool
         tools[tool.tool_id] = tool
         events[tool.tool_id] += cell.exposure.events
-        subjects[tool.tool_id] += cell.exposure.identified_subjects + cell.exposure.unidentified_texts
+        subjects[tool.tool_id] += cell.exposure.subjects
     rows = [
         ToolExposure(t.tool_id, t.name, t.vendor, t.status, events[t.tool_id], subjects[t.tool_id], by_tool[t.tool_id])
         for t in tools.values()
@@ -166,6 +166,36 @@ def _assumptions(parameters: ParameterSet) -> tuple[Assumption, ...]:
     )
 
 
+def _regulations(simulation: Simulation) -> tuple[RegulationExposure, ...]:
+    return tuple(
+        RegulationExposure(
+            regulation=regulation,
+            loss=distribution_of(simulation.regulation_total(regulation)),
+            applies=simulation.scopes[regulation].applies,
+            why=simulation.scopes[regulation].why,
+            exposed_subjects=sum(
+                cell.exposure.subjects
+                for cell in simulation.cells
+                if cell.exposure.category in simulation.scopes[regulation].categories
+            ),
+        )
+        for regulation in Regulation
+    )
+
+
+def _heatmap(simulation: Simulation) -> tuple[CategoryToolCell, ...]:
+    return tuple(
+        CategoryToolCell(
+            cell.exposure.category.value,
+            cell.exposure.tool.tool_id,
+            cell.exposure.events,
+            cell.exposure.subjects,
+            float(cell.total.mean()),
+        )
+        for cell in simulation.cells
+    )
+
+
 def run_exposure(
     inventory: Inventory,
     profile: OrganisationProfile,
@@ -178,30 +208,6 @@ def run_exposure(
     simulation = simulate(inventory, profile, parameters, trials=trials, seed=seed)
     total = simulation.total
     by_tool, by_month, by_department = _allocations(simulation)
-    regulations = tuple(
-        RegulationExposure(
-            regulation=regulation,
-            loss=distribution_of(simulation.regulation_total(regulation)),
-            applies=simulation.scopes[regulation].applies,
-            why=simulation.scopes[regulation].why,
-            exposed_subjects=sum(
-                cell.exposure.identified_subjects + cell.exposure.unidentified_texts
-                for cell in simulation.cells
-                if cell.exposure.category in simulation.scopes[regulation].categories
-            ),
-        )
-        for regulation in Regulation
-    )
-    heatmap = tuple(
-        CategoryToolCell(
-            cell.exposure.category.value,
-            cell.exposure.tool.tool_id,
-            cell.exposure.events,
-            cell.exposure.identified_subjects + cell.exposure.unidentified_texts,
-            float(cell.total.mean()),
-        )
-        for cell in simulation.cells
-    )
     return ExposureReport(
         model_version=parameters.model_version,
         seed=seed,
@@ -220,10 +226,10 @@ def run_exposure(
         ),
         total=distribution_of(total),
         shared_response=distribution_of(simulation.response_total),
-        regulations=regulations,
+        regulations=_regulations(simulation),
         exceedance=exceedance_curve(total),
         tools=_tools(simulation, by_tool),
-        heatmap=heatmap,
+        heatmap=_heatmap(simulation),
         monthly=_monthly(inventory, simulation, by_month),
         departments=_departments(simulation, by_department),
         sensitivity=_sensitivity(simulation, parameters) if simulation.cells else (),
