@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -197,3 +198,160 @@ class PolicyEntry(Base):
     subject: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(16))
     change_id: Mapped[int] = mapped_column(ForeignKey("policy_changes.id"))
+
+
+class User(Base):
+    """A person who signs in to the console or API: admin, reviewer or read_only. Only an Argon2id hash is kept."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UserSession(Base):
+    """A signed-in browser or API client. The token is 256 random bits; only its SHA-256 is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Alert(Base):
+    """One detection rule firing for one group (person or host, tool), with repeats folded in as a count."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        # The queue: open alerts, newest activity first.
+        Index("ix_alerts_status_last_seen", "status", "last_seen"),
+        # Folding a repeat into the open alert of its rule and group.
+        Index("ix_alerts_rule_id_group_key_last_seen", "rule_id", "group_key", "last_seen"),
+        Index("ix_alerts_tool_id_last_seen", "tool_id", "last_seen"),
+        Index("ix_alerts_client_last_seen", "client", "last_seen"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(36))
+    severity: Mapped[str] = mapped_column(String(16))  # the rule's level when the alert was raised
+    status: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    # The rule's group_by values as canonical JSON: what makes repeats "the same" alert.
+    group_key: Mapped[str] = mapped_column(String(600))
+    client: Mapped[str | None] = mapped_column(String(256))
+    tool_id: Mapped[str | None] = mapped_column(String(128))
+    source_id: Mapped[str | None] = mapped_column(String(128))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_count: Mapped[int] = mapped_column(Integer, default=1)
+    # Labels and entity types seen across the folded events: enough to triage without opening the evidence.
+    labels: Mapped[list[str]] = mapped_column(JSON_TYPE, default=list)
+    entity_types: Mapped[list[str]] = mapped_column(JSON_TYPE, default=list)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class AlertEvent(Base):
+    """Evidence: an event folded into an alert (the first EVIDENCE_LIMIT of them; the count goes on)."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (UniqueConstraint("alert_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.event_id"), index=True)
+
+
+class AlertComment(Base):
+    __tablename__ = "alert_comments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(String(4000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+
+
+class AuditEntry(Base):
+    """Append-only record of who changed what: alert workflow, users, policy. Nothing updates or deletes it."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject_kind_subject_id_id", "subject_kind", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(256))  # "user:alice", "key:<key id>", "system"
+    action: Mapped[str] = mapped_column(String(48))  # e.g. alert.created, alert.status, alert.assigned
+    subject_kind: Mapped[str] = mapped_column(String(32))  # alert | user | session
+    subject_id: Mapped[str] = mapped_column(String(64))
+    from_value: Mapped[str | None] = mapped_column(String(256))
+    to_value: Mapped[str | None] = mapped_column(String(256))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+
+
+class AlertDelivery(Base):
+    """Outbox: one row per alert and destination, so a notice is sent once and retried until delivered."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "destination"),
+        Index("ix_alert_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    destination: Mapped[str] = mapped_column(String(64))
+    delivery_id: Mapped[uuid.UUID] = mapped_column(Uuid, default=uuid.uuid4)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DetectionWatermark(Base):
+    """How far a windowed rule has been evaluated: the next run starts here, so no window is counted twice."""
+
+    __tablename__ = "detection_watermarks"
+
+    rule_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    evaluated_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SchedulerLease(Base):
+    """Which process runs the scheduled jobs: the holder renews before `expires_at`; others wait for it to lapse."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DailyUsage(Base):
+    """Daily rollup per tool and event kind: the overview's trend without scanning the events."""
+
+    __tablename__ = "daily_usage"
+    __table_args__ = (UniqueConstraint("day", "tool_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    tool_id: Mapped[str] = mapped_column(String(128))  # "" for events of no catalogued tool
+    kind: Mapped[str] = mapped_column(String(32))
+    events: Mapped[int] = mapped_column(BigInteger)
+    clients: Mapped[int] = mapped_column(Integer)
+    bytes_up: Mapped[int] = mapped_column(BigInteger)
