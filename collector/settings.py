@@ -63,6 +63,16 @@ class CollectorSettings(BaseSettings):
     extension_batches_per_minute: int = Field(
         default=60, gt=0, le=6000, description="Telemetry batches one device may send per minute (429 beyond)."
     )
+    session_idle_minutes: int = Field(
+        default=30, gt=0, le=24 * 60, description="A console or API session ends after this long unused."
+    )
+    session_max_hours: int = Field(
+        default=12, gt=0, le=24 * 30, description="A session ends this long after sign-in, however active."
+    )
+    login_max_failures: int = Field(
+        default=5, gt=0, le=100, description="Failed sign-ins for one username before it is locked for a while."
+    )
+    login_lockout_minutes: int = Field(default=15, gt=0, le=24 * 60, description="How long that lock lasts.")
     auto_migrate: bool = Field(default=True, description="Upgrade the schema to head when the server starts.")
     query_page_max: int = Field(default=1000, gt=0, le=10_000)
     catalog_overlays: tuple[Path, ...] = Field(
