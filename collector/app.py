@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from collector import migrate
 from collector.body_limit import BodySizeLimit
 from collector.errors import install_error_handlers
-from collector.routes import health, ingest, policy, query, reports
+from collector.routes import accounts, health, ingest, policy, query, reports
 from collector.runtime import Runtime
 from collector.settings import CollectorSettings
 from extension_api import routes as extension_routes
@@ -56,5 +56,7 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(extension_routes.router)
     app.include_router(extension_routes.admin_router)
+    app.include_router(accounts.session_router)
+    app.include_router(accounts.users_router)
     app.include_router(health.router)
     return app

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shadowscope import devices_cmd, policy_cmd
+from shadowscope import devices_cmd, policy_cmd, users_cmd
 from shadowscope.options import ConfigOption, DatabaseUrlOption, DataDirOption, fail, key_dates
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ keys_app = typer.Typer(
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_cmd.app, name="policy")
 app.add_typer(devices_cmd.app, name="devices")
+app.add_typer(users_cmd.app, name="users")
 
 
 def _settings(config: Path | None, data_dir: Path | None, database_url: str | None) -> CollectorSettings:

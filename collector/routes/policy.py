@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from collector import policy
+from collector.accounts.actor import Actor
 from collector.deps import AdminDep, ReaderDep, ReadSessionDep, RuntimeDep
 from collector.errors import ApiError, ErrorResponse
-from collector.keys import Principal
 from collector.runtime import Runtime
 from rules.catalog_schema import Category
 
@@ -65,12 +65,12 @@ def _policy_out(current: policy.Policy) -> PolicyOut:
     )
 
 
-def _actor(principal: Principal) -> str:
-    return f"api-key:{principal.key_id}"
+def _actor(principal: Actor) -> str:
+    return principal.audit_name
 
 
 def _apply(
-    runtime: Runtime, principal: Principal, kind: policy.SubjectKind, subject: str, body: StatusIn | None
+    runtime: Runtime, principal: Actor, kind: policy.SubjectKind, subject: str, body: StatusIn | None
 ) -> PolicyOut:
     with runtime.sessions.begin() as session:
         policy.change(
