@@ -14,6 +14,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from collector.job_settings import DeliverySettings, ReportSettings, RetentionSettings, SchedulerSettings
+
 ENV_PREFIX = "SHADOWSCOPE_COLLECTOR_"
 CONFIG_FILE_ENV = f"{ENV_PREFIX}CONFIG_FILE"
 
@@ -24,7 +26,8 @@ def default_data_dir() -> Path:
 
 
 class CollectorSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+    # `__` reaches into a section from the environment: SHADOWSCOPE_COLLECTOR_RETENTION__EVENTS_DAYS=90.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True)
 
     data_dir: Path = Field(
         default_factory=default_data_dir, description="Where the embedded SQLite database and keys live."
@@ -78,6 +81,15 @@ class CollectorSettings(BaseSettings):
     catalog_overlays: tuple[Path, ...] = Field(
         default=(), description="The deployment's own catalog files, laid over the shipped AI tool catalog."
     )
+    run_scheduler: bool = Field(
+        default=True,
+        description="Run the scheduled jobs in this process. Several processes may: a lease in the database lets "
+        "one of them run the jobs at a time (see docs/scheduler.md).",
+    )
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
     @field_validator("database_url")
     @classmethod

@@ -19,6 +19,12 @@ from tests.factories import SENSOR_ID
 from tests.support.postgres_server import ENABLE_HINT, PostgresServer, find_bin_dir, running_server
 
 
+@pytest.fixture(autouse=True)
+def _no_scheduler_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps built in tests start no scheduler threads; a test that wants one passes run_scheduler=True."""
+    monkeypatch.setenv("SHADOWSCOPE_COLLECTOR_RUN_SCHEDULER", "false")
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     bin_dir = find_bin_dir()
