@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from collector.catalog_source import CatalogSource
 from collector.content import ContentClassifier
 from collector.content_hash import ContentHasher
 from collector.db import build_engine, build_session_factory
 from collector.ingest import RowBuilder
 from collector.settings import CollectorSettings
-from rules.catalog import Catalog, load_catalog
+from rules.catalog import Catalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,12 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     rows: RowBuilder
-    catalog: Catalog
+    # A source rather than a Catalog: the catalog-reload job swaps in a new one when the overlay files change.
+    catalogs: CatalogSource
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.catalogs.current
 
     @classmethod
     def start(cls, settings: CollectorSettings) -> Runtime:
@@ -36,5 +42,5 @@ class Runtime:
                 keep_prompt_text=settings.store_prompt_text,
                 classifier=ContentClassifier.shared(ner=settings.classifier_ner) if settings.classify_content else None,
             ),
-            catalog=load_catalog(overlays=settings.catalog_overlays),
+            catalogs=CatalogSource(settings.catalog_overlays),
         )
