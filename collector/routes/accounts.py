@@ -20,6 +20,7 @@ users_router = APIRouter(prefix="/api/v1/users", tags=["accounts"])
 
 Username = Annotated[str, Path(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")]
 _ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorResponse, "description": "The body is not valid JSON."},
     401: {"model": ErrorResponse, "description": "Not signed in, or wrong credentials."},
     403: {"model": ErrorResponse, "description": "Your role may not do this."},
 }
