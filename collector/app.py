@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from collector import migrate
 from collector.body_limit import BodySizeLimit
 from collector.errors import install_error_handlers
-from collector.routes import accounts, health, ingest, policy, query, reports
+from collector.routes import accounts, health, heartbeats, ingest, policy, query, reports
 from collector.runtime import Runtime
 from collector.settings import CollectorSettings
 from extension_api import routes as extension_routes
@@ -51,6 +51,7 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(ingest.router)
+    app.include_router(heartbeats.router)
     app.include_router(query.router)
     app.include_router(policy.router)
     app.include_router(reports.router)

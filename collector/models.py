@@ -355,3 +355,27 @@ class DailyUsage(Base):
     events: Mapped[int] = mapped_column(BigInteger)
     clients: Mapped[int] = mapped_column(Integer)
     bytes_up: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProducerHeartbeat(Base):
+    """The newest heartbeat of each sensor and browser extension: liveness, version and the spool it holds back.
+
+    One row per producer, overwritten by each newer heartbeat (a late, older one changes nothing).
+    """
+
+    __tablename__ = "producer_health"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # sensor | extension
+    producer_id: Mapped[str] = mapped_column(String(128), primary_key=True)  # sensor id or device id
+    version: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    spool_batches: Mapped[int] = mapped_column(BigInteger)
+    spool_bytes: Mapped[int] = mapped_column(BigInteger)
+    dropped_for_space: Mapped[int] = mapped_column(BigInteger)
+    rejected: Mapped[int] = mapped_column(BigInteger)
+    oldest_spooled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    packets: Mapped[int | None] = mapped_column(BigInteger)
+    events: Mapped[int | None] = mapped_column(BigInteger)
+    capture_interface: Mapped[str | None] = mapped_column(String(256))
+    capture_drops: Mapped[int | None] = mapped_column(BigInteger)
