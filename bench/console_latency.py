@@ -1,0 +1,346 @@
+"""Console and alert-API page latency with a million stored events and ten thousand alerts, SQLite and PostgreSQL.
+
+For each database (embedded SQLite; a throwaway PostgreSQL server) the script:
+
+1. loads the exposure benchmark's workload (bench/exposure_exports.py: 1,000,000 events over 12 months, ~8% of
+   browser events labelled, a realistic policy) straight into the tables (untimed), then 10,000 alerts built from
+   labelled events — 1 to 5 evidence events each, statuses spread as a working queue would have them (most new,
+   some triaged, escalated, resolved, dismissed), an audit entry per change, a comment on every tenth — and a
+   reviewer account;
+2. starts the real collector (`shadowscope collector serve`, one worker) on that database and signs in over HTTP
+   like a browser (POST /api/v1/session; the session cookie is kept);
+3. finds the console's pages by following the navigation links of its overview page (so the benchmark follows the
+   console as it changes), plus the alert queue with a status filter, the first alert's detail page, and the JSON
+   alert list and detail; times each page `--requests` times after two warm-up requests, sequentially, as one
+   reviewer clicking through;
+4. times GET /healthz in the same run as the in-run reference: the server's floor for any request on this
+   machine at this moment (these machines are shared; compare pages to it rather than across runs);
+5. reads the collector's peak RSS (VmHWM) at the end.
+
+Usage:
+
+    .venv/bin/python bench/console_latency.py [--events N] [--alerts N] [--requests N]
+        [--databases sqlite,postgresql] [--output FILE.json]
+
+Writes bench/results/console-latency.json (or --output) and prints a markdown table. Without the PostgreSQL
+server binaries the script says so and measures SQLite only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from code_version import git_state
+from exposure_exports import build_workload, load
+from ingest_targets import ROOT, Target, open_backend
+from ingest_throughput import machine_info, running_collector
+from process_meter import peak_rss_mib
+from sqlalchemy import Engine, insert, text
+
+from collector.accounts import users
+from collector.accounts.roles import Role
+from collector.db import build_session_factory
+from collector.models import Alert, AlertComment, AlertEvent, AuditEntry
+from rules.catalog import load_catalog
+from rules.detection_rules import load_detection_rules
+
+FULL_EVENTS = 1_000_000
+FULL_ALERTS = 10_000
+REVIEWER = "bench-reviewer"
+PASSWORD = "a long benchmark passphrase"
+DEFAULT_OUTPUT = ROOT / "bench" / "results" / "console-latency.json"
+# A queue as it looks after some weeks of triage: most alerts still new.
+STATUS_SHARES = {"new": 0.55, "triaged": 0.15, "escalated": 0.05, "resolved": 0.15, "dismissed": 0.10}
+RESOLUTION_OF = {"resolved": "remediated", "dismissed": "false_positive"}
+WARMUP = 2
+
+
+@dataclass
+class PageTiming:
+    name: str
+    path: str
+    status: int
+    bytes: int
+    p50_ms: float
+    p95_ms: float
+    max_ms: float
+    ratio_to_healthz: float = 0.0
+
+
+@dataclass
+class Measurement:
+    database: str
+    events: int
+    alerts: int
+    seconds_setup: float
+    pages: list[PageTiming] = field(default_factory=list)
+    peak_rss_mib: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------------- seeding
+
+
+def seed_alerts(engine: Engine, count: int, seed: int) -> None:
+    """`count` alerts over the labelled events, with evidence, audit entries and some comments; and the reviewer."""
+    rng = random.Random(seed)
+    rules = [loaded.rule for loaded in load_detection_rules() if loaded.rule.match.labels_any]
+    sessions = build_session_factory(engine)
+    with sessions.begin() as session:
+        users.create(session, REVIEWER, Role.REVIEWER, PASSWORD, actor="bench")
+    with engine.connect() as connection:
+        reviewer_id = int(
+            connection.execute(text("SELECT id FROM users WHERE username = :u"), {"u": REVIEWER}).one()[0]
+        )
+        labelled = connection.execute(
+            text(
+                "SELECT event_id, client, tool_id, occurred_at, category FROM event_exposures "
+                "ORDER BY occurred_at LIMIT :n"
+            ),
+            {"n": count * 5},
+        ).all()
+    if len(labelled) < count:
+        raise SystemExit(f"only {len(labelled)} labelled events for {count} alerts: load more events")
+    statuses = rng.choices(list(STATUS_SHARES), weights=list(STATUS_SHARES.values()), k=count)
+    alerts: list[dict[str, Any]] = []
+    evidence: list[tuple[int, Any]] = []
+    position = 0
+    for index in range(count):
+        size = min(rng.randint(1, 5), len(labelled) - position) if position < len(labelled) else 1
+        rows = labelled[position : position + size] or [labelled[index]]
+        position += size
+        first = rows[0]
+        rule = rules[index % len(rules)]
+        status = statuses[index]
+        occurred = [row[3] if row[3].tzinfo else row[3].replace(tzinfo=UTC) for row in rows]
+        alerts.append(
+            {
+                "id": index + 1,
+                "rule_id": str(rule.id),
+                "severity": rule.level,
+                "status": status,
+                "resolution": RESOLUTION_OF.get(status),
+                "group_key": json.dumps([first[1], first[2]]),
+                "client": first[1],
+                "tool_id": first[2],
+                "source_id": None,
+                "first_seen": min(occurred),
+                "last_seen": max(occurred),
+                "event_count": len(rows),
+                "labels": sorted({str(row[4]) for row in rows}),
+                "entity_types": [],
+                "assignee_id": reviewer_id if status != "new" else None,
+                "created_at": min(occurred),
+                "updated_at": max(occurred),
+            }
+        )
+        evidence.extend((index + 1, row[0]) for row in rows)
+    audit = [
+        {
+            "occurred_at": alert["created_at"],
+            "actor": "system",
+            "action": "alert.created",
+            "subject_kind": "alert",
+            "subject_id": str(alert["id"]),
+            "from_value": None,
+            "to_value": "new",
+            "reason": None,
+        }
+        for alert in alerts
+    ] + [
+        {
+            "occurred_at": alert["updated_at"] + timedelta(hours=1),
+            "actor": f"user:{REVIEWER}",
+            "action": "alert.status",
+            "subject_kind": "alert",
+            "subject_id": str(alert["id"]),
+            "from_value": "new",
+            "to_value": alert["status"],
+            "reason": "benchmark triage",
+        }
+        for alert in alerts
+        if alert["status"] != "new"
+    ]
+    comments = [
+        {"alert_id": alert["id"], "author_id": reviewer_id, "body": "Checked with the team lead; see ticket."}
+        for alert in alerts[::10]
+    ]
+    with engine.begin() as connection:
+        connection.execute(insert(Alert), alerts)
+        connection.execute(insert(AlertEvent), [{"alert_id": a, "event_id": e} for a, e in dict.fromkeys(evidence)])
+        connection.execute(insert(AuditEntry), audit)
+        connection.execute(insert(AlertComment), comments)
+        if engine.dialect.name == "postgresql":
+            # Rows were inserted with explicit ids: move the sequence past them, as the collector would have.
+            connection.execute(
+                text("SELECT setval(pg_get_serial_sequence('alerts', 'id'), (SELECT max(id) FROM alerts))")
+            )
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+
+
+# ---------------------------------------------------------------------------------------------------- pages
+
+
+class LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href:
+                self.links.append(href)
+
+
+def links_of(html: str, base: str) -> list[str]:
+    parser = LinkCollector()
+    parser.feed(html)
+    return [urlsplit(urljoin(base, link)).path for link in parser.links]
+
+
+def discover_pages(client: httpx.Client) -> list[tuple[str, str]]:
+    """(name, path) of the console pages: the overview's links under /console/, the queue filtered, one alert."""
+    overview = client.get("/console/")
+    overview.raise_for_status()
+    pages = [("overview", "/console/")]
+    seen = {"/console/"}
+    for path in links_of(overview.text, str(overview.url)):
+        if path.startswith("/console/") and path not in seen and "logout" not in path and "static" not in path:
+            seen.add(path)
+            pages.append((path.rstrip("/").rsplit("/", 1)[-1] or "console", path))
+    queue_paths = [path for _, path in pages if path.rstrip("/").endswith("/alerts")]
+    if queue_paths:
+        queue = queue_paths[0]
+        pages.append(("alerts?status=new", f"{queue}?status=new"))
+        listing = client.get(queue)
+        detail = next(
+            (p for p in links_of(listing.text, str(listing.url)) if p.startswith(queue.rstrip("/") + "/")), None
+        )
+        if detail:
+            pages.append(("alert detail", detail))
+    alerts = client.get("/api/v1/alerts", params={"limit": 1}).json()
+    first = (alerts.get("alerts") or alerts.get("items") or [{}])[0] if isinstance(alerts, dict) else alerts[0]
+    pages.append(("API alert list", "/api/v1/alerts"))
+    if isinstance(first, dict) and "id" in first:
+        pages.append(("API alert detail", f"/api/v1/alerts/{first['id']}"))
+    return pages
+
+
+def time_page(client: httpx.Client, name: str, path: str, requests: int) -> PageTiming:
+    for _ in range(WARMUP):
+        client.get(path)
+    latencies: list[float] = []
+    status, size = 0, 0
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(path)
+        latencies.append((time.perf_counter() - started) * 1000)
+        status, size = response.status_code, len(response.content)
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    return PageTiming(name, path, status, size, statistics.median(latencies), p95, latencies[-1])
+
+
+# ----------------------------------------------------------------------------------------------------- main
+
+
+def measure(target: Target, events: int, alerts: int, requests: int, seed: int) -> Measurement:
+    started = time.perf_counter()
+    catalog = load_catalog()
+    print(f"  loading {events:,} events", file=sys.stderr)
+    load(target, build_workload(events, catalog, seed))
+    engine = target.engine()
+    try:
+        print(f"  seeding {alerts:,} alerts", file=sys.stderr)
+        seed_alerts(engine, alerts, seed)
+    finally:
+        engine.dispose()
+    result = Measurement(target.backend, events, alerts, time.perf_counter() - started)
+    with running_collector(target, workers=1) as server, httpx.Client(base_url=server.base_url, timeout=120) as client:
+        signed_in = client.post("/api/v1/session", json={"username": REVIEWER, "password": PASSWORD})
+        signed_in.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {signed_in.json()['token']}"
+        reference = time_page(client, "GET /healthz (reference)", "/healthz", requests)
+        result.pages.append(reference)
+        for name, path in discover_pages(client):
+            timing = time_page(client, name, path, requests)
+            timing.ratio_to_healthz = timing.p50_ms / reference.p50_ms if reference.p50_ms else 0.0
+            result.pages.append(timing)
+            print(f"    {name}: p50 {timing.p50_ms:.1f} ms, p95 {timing.p95_ms:.1f} ms", file=sys.stderr)
+        result.peak_rss_mib = peak_rss_mib(server.pids())
+    return result
+
+
+def markdown(results: Sequence[Measurement]) -> str:
+    lines = [
+        "| database | page | status | p50 ms | p95 ms | max ms | p50 / healthz | KiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        for page in result.pages:
+            lines.append(
+                f"| {result.database} | {page.name} | {page.status} | {page.p50_ms:.1f} | {page.p95_ms:.1f} | "
+                f"{page.max_ms:.1f} | {page.ratio_to_healthz:.1f} | {page.bytes / 1024:.0f} |"
+            )
+    lines.append("")
+    lines += [
+        f"- {r.database}: collector peak RSS {r.peak_rss_mib:.0f} MiB, setup {r.seconds_setup:.0f} s" for r in results
+    ]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=FULL_EVENTS)
+    parser.add_argument("--alerts", type=int, default=FULL_ALERTS)
+    parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    results: list[Measurement] = []
+    with tempfile.TemporaryDirectory(prefix="shadowscope-console-bench-") as scratch:
+        for name in options.databases.split(","):
+            with open_backend(name.strip(), Path(scratch)) as backend:
+                if backend is None:
+                    continue
+                print(f"{backend.version}", file=sys.stderr)
+                target = backend.new_target(f"console_{uuid.uuid4().hex[:8]}")
+                results.append(measure(target, options.events, options.alerts, options.requests, options.seed))
+    report = {
+        "benchmark": "console-latency",
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "code": git_state(ROOT, ["collector", "rules", "migrations"]),
+        "machine": machine_info(),
+        "options": {k: str(v) for k, v in vars(options).items()},
+        "results": [asdict(result) for result in results],
+    }
+    options.output.parent.mkdir(parents=True, exist_ok=True)
+    options.output.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
