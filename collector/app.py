@@ -12,8 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from collector import migrate
 from collector.body_limit import BodySizeLimit
 from collector.errors import install_error_handlers
-from collector.routes import accounts, health, heartbeats, ingest, policy, query, reports
+from collector.routes import accounts, alerts, health, heartbeats, ingest, policy, query, reports
 from collector.runtime import Runtime
+from collector.scheduling.scheduler import CollectorScheduler
 from collector.settings import CollectorSettings
 from extension_api import routes as extension_routes
 
@@ -32,13 +33,18 @@ browser keys send browser events, read keys query. Every error is JSON: `{"error
 
 def create_app(settings: CollectorSettings) -> FastAPI:
     runtime = Runtime.start(settings)
+    # Built here so a bad alert destination stops start-up; with run_scheduler off only per-process jobs remain.
+    scheduler = CollectorScheduler(runtime, deployment_jobs=settings.run_scheduler)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             await run_in_threadpool(migrate.upgrade, runtime.engine)
+        if scheduler.jobs:
+            await run_in_threadpool(scheduler.start)
         log.info("collector ready", extra={"database": runtime.engine.url.render_as_string(hide_password=True)})
         yield
+        await run_in_threadpool(scheduler.shutdown)
         runtime.engine.dispose()
 
     app = FastAPI(
@@ -49,6 +55,7 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.runtime = runtime
+    app.state.scheduler = scheduler
     install_error_handlers(app)
     app.include_router(ingest.router)
     app.include_router(heartbeats.router)
@@ -59,5 +66,7 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     app.include_router(extension_routes.admin_router)
     app.include_router(accounts.session_router)
     app.include_router(accounts.users_router)
+    app.include_router(alerts.router)
+    app.include_router(alerts.audit_router)
     app.include_router(health.router)
     return app

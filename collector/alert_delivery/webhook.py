@@ -127,9 +127,11 @@ class WebhookDeliverer:
     def close(self) -> None:
         self._client.close()
 
-    def deliver(self, notice: AlertNotice) -> None:
+    def deliver(self, notice: AlertNotice, *, delivery_id: str | None = None) -> None:
+        """`delivery_id` is the X-ShadowScope-Delivery header: give the outbox row's id so that retries spread over
+        several runs carry the same id as retries within one call (default: a new id for this call)."""
         body = encode_body(notice)
-        delivery_id = str(uuid.uuid4())
+        delivery_id = delivery_id or str(uuid.uuid4())
         run_with_retries(
             f"{self._name} {redact_url(self._url)}",
             lambda: self._post(body, delivery_id),
