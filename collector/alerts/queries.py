@@ -334,6 +334,12 @@ def list_alerts(
     return AlertPage(tuple(page), next_before, counts)
 
 
+def get_summary(session: Session, catalog: Catalog, alert_id: int) -> AlertSummary | None:
+    """One alert as a queue row (after a change, say); None if absent."""
+    row = session.execute(_summary_query().where(Alert.id == alert_id)).first()
+    return _summary(row[0], row[1], catalog) if row is not None else None
+
+
 # --- one alert ----------------------------------------------------------------------------------------------
 
 
