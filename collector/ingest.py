@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector import store
+from collector.alerts.on_ingest import evaluate_new_events
 from collector.content import ContentClassifier, categories_of
 from collector.content_hash import ContentHasher
 from collector.keys import Principal, Scope
@@ -25,6 +26,7 @@ from events.models import (
     VisitEvent,
 )
 from exposure.inventory import Category
+from rules.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -173,9 +175,17 @@ def authorize(principal: Principal, batch: EventBatch) -> None:
 
 
 def ingest_batch(
-    sessions: sessionmaker[Session], principal: Principal, batch: EventBatch, rows: RowBuilder
+    sessions: sessionmaker[Session],
+    principal: Principal,
+    batch: EventBatch,
+    rows: RowBuilder,
+    catalog: Catalog | None = None,
 ) -> IngestResult:
-    """Store a batch atomically and idempotently: a re-sent batch or event stores nothing twice."""
+    """Store a batch atomically and idempotently: a re-sent batch or event stores nothing twice.
+
+    The batch's new events go through the rules that decide on one event in the same transaction, so an alert
+    and its evidence commit together; `catalog` gives tools their category for the policy (default: the shipped
+    catalog, without a deployment's overlays)."""
     authorize(principal, batch)
     prepared = rows.prepare(batch.events)
     with sessions.begin() as session:
@@ -192,6 +202,7 @@ def ingest_batch(
             return IngestResult(batch.batch_id, len(prepared.events), 0, duplicate_batch=True)
         stored = store.insert_events(session, batch_pk, prepared.events)
         store.insert_exposures(session, prepared.exposures, prepared.subjects)
+        evaluate_new_events(session, batch_pk, prepared.events, all_new=stored == len(prepared.events), catalog=catalog)
         store.set_stored_count(session, batch_pk, stored)
     log.info(
         "batch stored",
