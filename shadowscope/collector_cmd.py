@@ -75,6 +75,60 @@ def serve(
     )
 
 
+@app.command("scheduler")
+def scheduler_command(
+    config: ConfigOption = None,
+    data_dir: DataDirOption = None,
+    database_url: DatabaseUrlOption = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run each periodic job once, if this process gets the lease, and exit.")
+    ] = False,
+) -> None:
+    """Run the scheduled jobs: rule windows, rollups, retention purge, reports, alert delivery (see docs/scheduler.md).
+
+    Run it as its own process with run_scheduler = false for the serving workers. Starting more than one is safe:
+    a lease in the database lets one process at a time run the jobs.
+    """
+    import signal
+    import threading
+
+    from collector import migrate
+    from collector.runtime import Runtime
+    from collector.scheduling.destinations import DestinationError
+    from collector.scheduling.scheduler import CollectorScheduler
+    from collector.settings import load_settings
+
+    try:
+        # This process classifies nothing: leave spaCy unloaded.
+        settings = load_settings(config, data_dir=data_dir, database_url=database_url, classify_content=False)
+    except (FileNotFoundError, ValueError) as error:
+        raise fail(str(error)) from error
+    runtime = Runtime.start(settings)
+    try:
+        if migrate.current_revision(runtime.engine) != migrate.head_revision():
+            # Not migrated here: `collector serve` (or `collector migrate`) does it, and two migrations must not race.
+            raise fail("the database schema is not current: run `shadowscope collector migrate` first")
+        try:
+            scheduler = CollectorScheduler(runtime, deployment_jobs=True)
+        except DestinationError as error:
+            raise fail(str(error)) from error
+        if once:
+            for job_id, result in scheduler.run_once().items():
+                typer.echo(f"{job_id}: {result}")
+            return
+        stop = threading.Event()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signal_number, lambda *_: stop.set())
+        scheduler.start()
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            scheduler.shutdown()
+    finally:
+        runtime.engine.dispose()
+
+
 @app.command("migrate")
 def migrate_command(
     config: ConfigOption = None,

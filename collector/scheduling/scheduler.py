@@ -28,7 +28,7 @@ from collector.scheduling.lease import LeaseKeeper
 from collector.scheduling.notices import rule_titles
 from collector.scheduling.outbox import Outbox
 from collector.scheduling.reports import generate_report
-from collector.scheduling.rule_windows import evaluate_rule_windows, windows_available
+from collector.scheduling.rule_windows import evaluate_rule_windows
 
 log = logging.getLogger(__name__)
 
@@ -77,17 +77,14 @@ class CollectorScheduler:
 
         jobs: list[Job] = []
         if deployment_jobs:
-            if windows_available():
-                jobs.append(
-                    Job(
-                        "rule_windows",
-                        lambda now: evaluate_rule_windows(runtime, now),
-                        every(timing.rule_evaluation_seconds),
-                        deployment=True,
-                    )
+            jobs.append(
+                Job(
+                    "rule_windows",
+                    lambda now: evaluate_rule_windows(runtime, now),
+                    every(timing.rule_evaluation_seconds),
+                    deployment=True,
                 )
-            else:
-                log.info("windowed rule evaluation is not installed; the rule-windows job is not scheduled")
+            )
             jobs += [
                 Job(
                     "daily_rollups",
