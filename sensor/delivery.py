@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from events.heartbeat import HEARTBEATS_PATH, Heartbeat
 from events.models import EventBatch
 
 log = logging.getLogger(__name__)
@@ -119,3 +120,18 @@ class CollectorClient:
                 log.warning("delivery failed, retrying in %.1fs: %s", delay, last_problem)
                 self._sleep(delay)
         raise DeliveryFailed(f"gave up after {self._retry.attempts} attempts: {last_problem}")
+
+    def send_heartbeat(self, heartbeat: Heartbeat) -> None:
+        """One attempt, no retries: the next heartbeat is the retry, and only the newest one matters.
+
+        Raises DeliveryRefused on a 4xx (429 excepted) and DeliveryFailed when the collector is unreachable or failing.
+        """
+        try:
+            response = self._client.post(HEARTBEATS_PATH, content=heartbeat.model_dump_json().encode())
+        except httpx.TransportError as error:
+            raise DeliveryFailed(f"{type(error).__name__}: {error}") from error
+        if response.status_code == 200:
+            return
+        if response.status_code != 429 and response.status_code < 500:
+            raise DeliveryRefused(response.status_code, _error_message(response))
+        raise DeliveryFailed(f"HTTP {response.status_code}: {_error_message(response)}")

@@ -40,6 +40,16 @@ SpoolDir = Annotated[
 ]
 Jsonl = Annotated[bool, typer.Option("--jsonl", help="Write one observation per line to stdout; send nothing.")]
 Window = Annotated[int, typer.Option("--window", min=10, max=86_400, help="Seconds per usage-event window.")]
+HeartbeatInterval = Annotated[
+    float,
+    typer.Option(
+        "--heartbeat-interval",
+        envvar="SHADOWSCOPE_SENSOR_HEARTBEAT_INTERVAL",
+        min=1.0,
+        max=3600.0,
+        help="Seconds between heartbeats to the collector (health: liveness and spool backlog).",
+    ),
+]
 
 
 class Backend(StrEnum):
@@ -98,6 +108,7 @@ class _Delivery:
     api_key: str
     spool_dir: Path | None
     window: int
+    heartbeat_interval: float = 60.0
 
 
 def _run(sources: list[PacketSource], jsonl: bool, delivery: _Delivery, run_id: str, drain_timeout: float) -> None:
@@ -118,6 +129,7 @@ def _run(sources: list[PacketSource], jsonl: bool, delivery: _Delivery, run_id: 
 
 def _deliver(sources: list[PacketSource], delivery: _Delivery, run_id: str, drain_timeout: float) -> Summary:
     from sensor.delivery import CollectorClient, RetryPolicy
+    from sensor.heartbeat import CaptureCounters, HeartbeatSender
     from sensor.runner import aggregate_usage
     from sensor.shipper import EventBatcher, Shipper
     from sensor.spool import Spool
@@ -128,17 +140,29 @@ def _deliver(sources: list[PacketSource], delivery: _Delivery, run_id: str, drai
     # One attempt per try: the shipper owns backoff, so the packet loop is never held up by a slow collector.
     client = CollectorClient(delivery.collector, delivery.api_key, retry=RetryPolicy(attempts=1), timeout=15.0)
     shipper = Shipper(spool, client)
+    emitted = [0]
+
+    def counters() -> CaptureCounters:
+        interface = getattr(sources[0], "interface", None) if len(sources) == 1 else None
+        return CaptureCounters(sum(source.stats.frames for source in sources), emitted[0], interface)
+
+    heartbeat = HeartbeatSender(
+        client, delivery.sensor_id, spool, interval=delivery.heartbeat_interval, counters=counters
+    )
     shipper.start()
+    heartbeat.start()
     try:
 
         def emit(event: object) -> None:
             batcher.add(event)  # type: ignore[arg-type]
+            emitted[0] += 1
             shipper.poke()
 
         summary = aggregate_usage(sources, delivery.sensor_id, emit, delivery.window, run_id)
         batcher.flush()
     finally:
         drained = shipper.stop(drain_timeout=drain_timeout)
+        heartbeat.stop()
         client.close()
     _echo_summary(summary)
     stats = spool.stats
@@ -161,6 +185,7 @@ def read(
     api_key: ApiKey = "",
     spool_dir: SpoolDir = None,  # type: ignore[assignment]
     window: Window = 300,
+    heartbeat_interval: HeartbeatInterval = 60.0,
     drain_timeout: Annotated[float, typer.Option(help="Seconds to keep trying delivery at the end.")] = 60.0,
     backend: BackendOption = Backend.BLOCKS,
 ) -> None:
@@ -170,7 +195,7 @@ def read(
             raise fail(f"{capture}: no such file")
     # Re-reading the same files yields the same event ids, so the collector stores them once.
     run_id = hashlib.sha256("\0".join(os.path.abspath(c) for c in captures).encode()).hexdigest()[:16]
-    delivery = _Delivery(sensor_id, collector, api_key, spool_dir, window)
+    delivery = _Delivery(sensor_id, collector, api_key, spool_dir, window, heartbeat_interval)
     _run(_file_sources(captures, backend), jsonl, delivery, run_id, drain_timeout)
 
 
@@ -186,6 +211,7 @@ def live(
     api_key: ApiKey = "",
     spool_dir: SpoolDir = None,  # type: ignore[assignment]
     window: Window = 300,
+    heartbeat_interval: HeartbeatInterval = 60.0,
 ) -> None:
     """Capture on an interface until interrupted (needs CAP_NET_RAW; see docs/sensor.md)."""
     from sensor.capture.live import DEFAULT_BPF, LiveCapture
@@ -194,7 +220,8 @@ def live(
     # A live run's events are its own: a restarted sensor must not reuse the ids of the windows it sent before.
     run_id = f"{socket.gethostname()}-{os.getpid()}-{os.urandom(4).hex()}"
     try:
-        _run(sources, jsonl, _Delivery(sensor_id, collector, api_key, spool_dir, window), run_id, drain_timeout=30.0)
+        delivery = _Delivery(sensor_id, collector, api_key, spool_dir, window, heartbeat_interval)
+        _run(sources, jsonl, delivery, run_id, drain_timeout=30.0)
     except KeyboardInterrupt:
         typer.echo("stopped", err=True)
 
