@@ -36,15 +36,18 @@ def new_holder_id() -> str:
 
 def _insert_if_absent(session: Session, name: str, holder: str, expires_at: datetime) -> bool:
     dialect = session.get_bind().dialect.name
+    statement: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
-        pg_statement = postgresql.insert(SchedulerLease).values(name=name, holder=holder, expires_at=expires_at)
-        result = session.execute(pg_statement.on_conflict_do_nothing(index_elements=["name"]))
+        statement = postgresql.insert(SchedulerLease).on_conflict_do_nothing(index_elements=["name"])
     elif dialect == "sqlite":
-        lite_statement = sqlite.insert(SchedulerLease).values(name=name, holder=holder, expires_at=expires_at)
-        result = session.execute(lite_statement.on_conflict_do_nothing(index_elements=["name"]))
+        statement = sqlite.insert(SchedulerLease).on_conflict_do_nothing(index_elements=["name"])
     else:
         raise NotImplementedError(f"scheduler lease: no insert-if-absent for {dialect}")
-    return rowcount(result) == 1
+    # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
+    inserted = session.execute(
+        statement.values(name=name, holder=holder, expires_at=expires_at).returning(SchedulerLease.name)
+    )
+    return inserted.first() is not None
 
 
 def try_acquire(session: Session, holder: str, now: datetime, duration: timedelta, name: str = LEASE_NAME) -> bool:
