@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from collector import migrate
+from collector import console, migrate
 from collector.body_limit import BodySizeLimit
 from collector.errors import install_error_handlers
 from collector.routes import accounts, alerts, health, heartbeats, ingest, policy, query, reports
@@ -69,4 +69,5 @@ def create_app(settings: CollectorSettings) -> FastAPI:
     app.include_router(alerts.router)
     app.include_router(alerts.audit_router)
     app.include_router(health.router)
+    console.install(app)
     return app
