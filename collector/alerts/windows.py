@@ -50,15 +50,15 @@ def _advance(session: Session, rule_id: str, read: datetime | None, until: datet
     if read is None:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         statement = insert(table).values(rule_id=rule_id, evaluated_until=until).on_conflict_do_nothing()
-        result: CursorResult[object] = session.execute(statement)  # type: ignore[assignment]
-    else:
-        moved = (
-            update(DetectionWatermark)
-            .where(DetectionWatermark.rule_id == rule_id, DetectionWatermark.evaluated_until == read)
-            .values(evaluated_until=until)
-            .execution_options(synchronize_session=False)
-        )
-        result = session.execute(moved)  # type: ignore[assignment]
+        # RETURNING rather than rowcount, which PostgreSQL's driver did not report for ON CONFLICT DO NOTHING.
+        return session.execute(statement.returning(table.c.rule_id)).first() is not None
+    moved = (
+        update(DetectionWatermark)
+        .where(DetectionWatermark.rule_id == rule_id, DetectionWatermark.evaluated_until == read)
+        .values(evaluated_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    result: CursorResult[object] = session.execute(moved)  # type: ignore[assignment]
     return result.rowcount == 1
 
 
