@@ -22,6 +22,21 @@ NOW = datetime(2026, 3, 18, 10, 30, tzinfo=UTC)
 
 MakeRuntime = Callable[..., Runtime]
 
+# A deployment's catalog overlay file adding one tool; {name} is its display name.
+OVERLAY = """\
+schema: shadowscope/catalog/v1
+tools:
+  - id: acme-llm
+    name: {name}
+    vendor: ACME
+    kind: api
+    category: model_hosting_and_api_gateways
+    exact: [llm.acme.internal]
+examples:
+  match: {{llm.acme.internal: acme-llm}}
+  no_match: [acme.internal]
+"""
+
 
 @pytest.fixture
 def make_runtime(tmp_path: Path, database_url: str) -> Iterator[MakeRuntime]:
