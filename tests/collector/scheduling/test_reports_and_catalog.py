@@ -27,7 +27,7 @@ from tests.collector.scheduling.conftest import NOW, OVERLAY, MakeRuntime, RowsF
 def test_the_report_window_is_the_last_full_month_or_the_days_up_to_yesterday(
     window: str, today: date, expected: Window
 ) -> None:
-    settings = ReportSettings(window=window, rolling_days=8)  # type: ignore[arg-type]
+    settings = ReportSettings.model_validate({"window": window, "rolling_days": 8})
 
     assert report_window(settings, today) == expected
 
