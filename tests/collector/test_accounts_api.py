@@ -8,12 +8,35 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from collector.accounts import sessions, signin, users
+from collector.accounts import passwords, sessions, signin, users
 from collector.accounts.roles import Role
 from collector.keys import Scope
 from collector.models import AuditEntry, User
 from collector.runtime import Runtime
-from tests.support.people_and_alerts import ORIGIN, PASSWORD, create_user, key_header, sign_in
+from tests.support.people_and_alerts import (
+    ORIGIN,
+    PASSWORD,
+    cheap_password_hashing,
+    create_user,
+    key_header,
+    sign_in,
+)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    cheap_password_hashing(monkeypatch)
+
+
+def test_passwords_are_hashed_with_argon2id_at_rfc_9106_strength(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the production hasher, not the tests' cheap one
+
+    hashed = passwords.hash_password(PASSWORD)
+
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert passwords.verify(hashed, PASSWORD)
+    assert not passwords.verify(hashed, PASSWORD + "!")
+    assert not passwords.verify(None, PASSWORD)
 
 
 @pytest.fixture

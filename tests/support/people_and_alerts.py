@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from collector.accounts import users
+from collector.accounts import passwords, users
 from collector.accounts.roles import Role
 from collector.keys import Scope, create_key
 from collector.models import Alert, AlertEvent, ApiKey, IngestBatch, StoredEvent
@@ -20,6 +22,12 @@ from collector.runtime import Runtime
 PASSWORD = "correct horse battery staple"  # a test account's password
 ORIGIN = {"Origin": "http://testserver"}  # what a browser on the console's own pages sends
 RAW_TEXT = "Employee SSN 536-22-8741 for jane@example.com"
+
+
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id still, with the smallest cost: the production parameters take about half a second per hash, and
+    these tests hash for every user they create and every sign-in."""
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def create_user(runtime: Runtime, username: str, role: Role, password: str = PASSWORD) -> int:
