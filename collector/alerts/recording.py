@@ -52,6 +52,12 @@ def _lock_id(rule_id: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)  # pg_advisory_xact_lock takes a signed bigint
 
 
+_LOCK_ALL = text(
+    "SELECT count(pg_advisory_xact_lock(lock)) "
+    "FROM (SELECT unnest(CAST(:locks AS bigint[])) AS lock ORDER BY 1) AS sorted"
+)
+
+
 def lock_groups(session: Session, groups: Iterable[tuple[str, str]]) -> None:
     """On PostgreSQL, hold an advisory lock per (rule id, group key) until the transaction ends, so two collector
     workers cannot both find no open alert and raise two. Taken in one sorted order, so two batches needing the
@@ -59,8 +65,10 @@ def lock_groups(session: Session, groups: Iterable[tuple[str, str]]) -> None:
     transaction has written (holds the write lock) before it evaluates."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for lock in sorted({_lock_id(rule_id, key) for rule_id, key in groups}):
-        session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
+    locks = sorted({_lock_id(rule_id, key) for rule_id, key in groups})
+    if locks:
+        # One round trip: the sorted subquery feeds the lock calls in its order.
+        session.execute(_LOCK_ALL, {"locks": locks})
 
 
 def _open_alert(session: Session, rule: DetectionRule, key: str, at: datetime) -> Alert | None:
@@ -87,8 +95,7 @@ def _merged(old: Sequence[str], facts: Sequence[Fact], attribute: str) -> list[s
     return sorted(values)
 
 
-def _link_evidence(session: Session, alert_id: int, facts: Sequence[Fact], linked: set[UUID]) -> None:
-    room = EVIDENCE_LIMIT - len(linked)
+def _link_evidence(session: Session, alert_id: int, facts: Sequence[Fact], linked: set[UUID], room: int) -> None:
     for item in facts:
         if room <= 0:
             return
@@ -96,6 +103,18 @@ def _link_evidence(session: Session, alert_id: int, facts: Sequence[Fact], linke
             session.add(AlertEvent(alert_id=alert_id, event_id=item.event_id))
             linked.add(item.event_id)
             room -= 1
+
+
+def _linked(session: Session, rule: DetectionRule, alert: Alert) -> tuple[set[UUID], int]:
+    """The evidence an open alert has (as far as a repeat needs to know) and the room left.
+
+    Event and first-use alerts count each event once and link it while there is room, so they hold
+    min(count, limit) links and a repeat is always a new event: no query. A volume alert counts a window's events
+    but links only its largest uploads, so it asks."""
+    if rule.kind != "volume":
+        return set(), EVIDENCE_LIMIT - min(alert.event_count, EVIDENCE_LIMIT)
+    linked = set(session.scalars(select(AlertEvent.event_id).where(AlertEvent.alert_id == alert.id)))
+    return linked, EVIDENCE_LIMIT - len(linked)
 
 
 def _attribute(rule: DetectionRule, firing: Firing, name: str) -> str | None:
@@ -110,11 +129,11 @@ def _attribute(rule: DetectionRule, firing: Firing, name: str) -> str | None:
 def raise_or_fold(session: Session, rule: DetectionRule, firing: Firing, now: datetime) -> bool:
     """Record a firing; True if it raised a new alert, False if it folded into the open one. Never commits.
 
-    Callers on PostgreSQL hold `lock_groups` for the group (taken here too, which is a no-op when held)."""
+    Callers hold `lock_groups` for every group they record, taken together in one order before the first."""
     key = group_key(rule, firing.group)
-    lock_groups(session, [(str(rule.id), key)])
     alert = _open_alert(session, rule, key, firing.at)
     if alert is not None:
+        linked, room = _linked(session, rule, alert)
         alert.first_seen = min(alert.first_seen, firing.at)
         alert.last_seen = max(alert.last_seen, firing.at)
         alert.event_count += firing.repeat_count
@@ -122,8 +141,7 @@ def raise_or_fold(session: Session, rule: DetectionRule, firing: Firing, now: da
         alert.labels = _merged(alert.labels, firing.repeat, "labels")
         alert.entity_types = _merged(alert.entity_types, firing.repeat, "entity_types")
         alert.updated_at = now
-        linked = set(session.scalars(select(AlertEvent.event_id).where(AlertEvent.alert_id == alert.id)))
-        _link_evidence(session, alert.id, firing.repeat, linked)
+        _link_evidence(session, alert.id, firing.repeat, linked, room)
         return False
     alert = Alert(
         rule_id=str(rule.id),
@@ -143,7 +161,7 @@ def raise_or_fold(session: Session, rule: DetectionRule, firing: Firing, now: da
     )
     session.add(alert)
     session.flush()  # the id, for the evidence and the audit entry
-    _link_evidence(session, alert.id, firing.opening, set())
+    _link_evidence(session, alert.id, firing.opening, set(), EVIDENCE_LIMIT)
     audit.record(
         session,
         actor=audit.SYSTEM_ACTOR,
