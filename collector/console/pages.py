@@ -83,7 +83,7 @@ def overview(*, request: Request, actor: ConsoleActor, runtime: RuntimeDep, sess
     current = policy.current_policy(session)
     usage = build_overview(session, runtime.catalog, current, now.date())
     alerts = list_alerts(
-        session, runtime.catalog, AlertFilter(statuses=OPEN_STATUSES), limit=8, me_user_id=actor.user_id
+        session, runtime.catalog, AlertFilter(statuses=OPEN_STATUSES), limit=6, me_user_id=actor.user_id
     )
     cache: HeadlineCache = request.app.state.console_headline
     context = {

@@ -65,7 +65,8 @@ def label(value: str | None) -> str:
     """'accepted_risk' -> 'Accepted risk': enum values as words."""
     if not value:
         return "—"
-    text = value.replace("_", " ")
+    words = ["API" if word == "api" else word for word in value.split("_")]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 

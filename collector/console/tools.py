@@ -37,6 +37,7 @@ class ShownFact:
     known: bool
     risky: bool  # the value a reviewer should notice (trains on input, kept indefinitely)
     source: str | None
+    source_host: str | None  # what the link says: the site is what a reviewer judges a source by
     as_of: str | None
     note: str | None
 
@@ -81,6 +82,7 @@ def shown_facts(facts: RiskFacts) -> dict[str, ShownFact]:
             known=fact.known,
             risky=_risky(name, fact.value),
             source=str(fact.source) if fact.source is not None else None,
+            source_host=fact.source.host if fact.source is not None else None,
             as_of=fact.as_of.isoformat() if fact.as_of is not None else None,
             note=fact.note,
         )

@@ -393,7 +393,7 @@ def test_overview_shows_tools_trend_alerts_and_exposure(console: Console) -> Non
     console.sign_in("otto")
     first = console.client.get("/console/").text
     assert "DeepSeek" in first
-    row = re.search(r'href="/console/tools/deepseek-chat">[^<]+</a></th>(.*?)</tr>', first, flags=re.S)
+    row = re.search(r'href="/console/tools/deepseek-chat">[^<]+</a>[^\n]*?</th>(.*?)</tr>', first, flags=re.S)
     assert row is not None
     cells = row.group(1)
     assert ">41</td>" in cells  # 40 rolled up + 1 live
