@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import tomllib
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -20,3 +21,16 @@ def test_extension_api_is_importable_from_its_hyphenated_folder() -> None:
     extension_api = importlib.import_module("extension_api")
 
     assert Path(str(extension_api.__file__)).resolve().parent == PROJECT_ROOT / "extension-api"
+
+
+def test_every_package_in_the_tree_is_listed_for_the_wheel() -> None:
+    # The package list is explicit (extension-api/ needs a mapping), so a new sub-package would silently be left out
+    # of a non-editable install; the editable one the tests run from would never notice.
+    listed = set(tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    roots = ["events", "exposure", "collector", "sensor", "classifiers", "rules", "migrations", "shadowscope"]
+    in_tree = {
+        ".".join(init.parent.relative_to(PROJECT_ROOT).parts)
+        for root in roots
+        for init in (PROJECT_ROOT / root).rglob("__init__.py")
+    }
+    assert in_tree - listed == set()
