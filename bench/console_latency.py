@@ -50,12 +50,12 @@ from exposure_exports import build_workload, load
 from ingest_targets import ROOT, Target, open_backend
 from ingest_throughput import machine_info, running_collector
 from process_meter import peak_rss_mib
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert, select, text
 
 from collector.accounts import users
 from collector.accounts.roles import Role
 from collector.db import build_session_factory
-from collector.models import Alert, AlertComment, AlertEvent, AuditEntry
+from collector.models import Alert, AlertComment, AlertEvent, AuditEntry, EventExposure
 from rules.catalog import load_catalog
 from rules.detection_rules import load_detection_rules
 
@@ -106,12 +106,17 @@ def seed_alerts(engine: Engine, count: int, seed: int) -> None:
         reviewer_id = int(
             connection.execute(text("SELECT id FROM users WHERE username = :u"), {"u": REVIEWER}).one()[0]
         )
+        # Through the model, so the UTC column type turns SQLite's text back into aware datetimes.
         labelled = connection.execute(
-            text(
-                "SELECT event_id, client, tool_id, occurred_at, category FROM event_exposures "
-                "ORDER BY occurred_at LIMIT :n"
-            ),
-            {"n": count * 5},
+            select(
+                EventExposure.event_id,
+                EventExposure.client,
+                EventExposure.tool_id,
+                EventExposure.occurred_at,
+                EventExposure.category,
+            )
+            .order_by(EventExposure.occurred_at)
+            .limit(count * 5)
         ).all()
     if len(labelled) < count:
         raise SystemExit(f"only {len(labelled)} labelled events for {count} alerts: load more events")
@@ -126,7 +131,7 @@ def seed_alerts(engine: Engine, count: int, seed: int) -> None:
         first = rows[0]
         rule = rules[index % len(rules)]
         status = statuses[index]
-        occurred = [row[3] if row[3].tzinfo else row[3].replace(tzinfo=UTC) for row in rows]
+        occurred = [row[3] for row in rows]
         alerts.append(
             {
                 "id": index + 1,
@@ -198,43 +203,59 @@ def seed_alerts(engine: Engine, count: int, seed: int) -> None:
 
 
 class LinkCollector(HTMLParser):
+    """The links of a page, and separately those inside its main navigation (`<nav aria-label="Main">`)."""
+
     def __init__(self) -> None:
         super().__init__()
         self.links: list[str] = []
+        self.nav_links: list[str] = []
+        self._in_main_nav = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href:
-                self.links.append(href)
+        attributes = dict(attrs)
+        if tag == "nav" and attributes.get("aria-label") == "Main":
+            self._in_main_nav = True
+        href = attributes.get("href")
+        if tag == "a" and href:
+            self.links.append(href)
+            if self._in_main_nav:
+                self.nav_links.append(href)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "nav":
+            self._in_main_nav = False
 
 
-def links_of(html: str, base: str) -> list[str]:
+def parse_links(response: httpx.Response) -> LinkCollector:
     parser = LinkCollector()
-    parser.feed(html)
-    return [urlsplit(urljoin(base, link)).path for link in parser.links]
+    parser.feed(response.text)
+    return parser
+
+
+def paths(links: Sequence[str], base: str) -> list[str]:
+    return [urlsplit(urljoin(base, link)).path for link in links]
 
 
 def discover_pages(client: httpx.Client) -> list[tuple[str, str]]:
-    """(name, path) of the console pages: the overview's links under /console/, the queue filtered, one alert."""
+    """(name, path): every page of the console's main navigation, the queue filtered, the newest alert's detail
+    page and the busiest tool's (the first link of each kind on the queue and the tools page), and the JSON API."""
     overview = client.get("/console/")
     overview.raise_for_status()
-    pages = [("overview", "/console/")]
-    seen = {"/console/"}
-    for path in links_of(overview.text, str(overview.url)):
-        if path.startswith("/console/") and path not in seen and "logout" not in path and "static" not in path:
-            seen.add(path)
-            pages.append((path.rstrip("/").rsplit("/", 1)[-1] or "console", path))
-    queue_paths = [path for _, path in pages if path.rstrip("/").endswith("/alerts")]
-    if queue_paths:
-        queue = queue_paths[0]
-        pages.append(("alerts?status=new", f"{queue}?status=new"))
-        listing = client.get(queue)
-        detail = next(
-            (p for p in links_of(listing.text, str(listing.url)) if p.startswith(queue.rstrip("/") + "/")), None
-        )
-        if detail:
-            pages.append(("alert detail", detail))
+    pages: list[tuple[str, str]] = []
+    for path in dict.fromkeys(paths(parse_links(overview).nav_links, str(overview.url))):
+        if path.startswith("/console/") and "logout" not in path:
+            name = path.rstrip("/").rsplit("/", 1)[-1]
+            pages.append(("overview" if name == "console" else name, path))
+    for name, path in list(pages):
+        if name in {"alerts", "tools"}:
+            listing = client.get(path)
+            item = next(
+                (p for p in paths(parse_links(listing).links, str(listing.url)) if p.startswith(path + "/")), None
+            )
+            if item:
+                pages.append((f"{name} detail", item))
+        if name == "alerts":
+            pages.append(("alerts?status=new", f"{path}?status=new"))
     alerts = client.get("/api/v1/alerts", params={"limit": 1}).json()
     first = (alerts.get("alerts") or alerts.get("items") or [{}])[0] if isinstance(alerts, dict) else alerts[0]
     pages.append(("API alert list", "/api/v1/alerts"))
