@@ -1,0 +1,137 @@
+"""Postal addresses beyond the US layout, and short statements of a company's figures: what each new rule finds and
+the near misses it must leave alone. All texts are invented for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.documents import CompiledScorer
+from classifiers.engine import Classifier
+from classifiers.recognizers import EntityFinder
+from events.labels import DataLabel
+from rules.classifier_rules import load_classifier_rules
+
+PII, FIN = DataLabel.PII, DataLabel.FINANCIAL
+
+
+@pytest.fixture(scope="module")
+def pattern_classifier() -> Classifier:
+    return Classifier.load(ner=False)
+
+
+@pytest.fixture(scope="module")
+def addresses() -> EntityFinder:
+    rules = load_classifier_rules()
+    return EntityFinder(next(rule for rule in rules.recognizers if rule.id == "postal-address"))
+
+
+@pytest.fixture(scope="module")
+def financial() -> CompiledScorer:
+    rules = load_classifier_rules()
+    return CompiledScorer(next(rule for rule in rules.scorers if rule.id == "financial-document"))
+
+
+COMPLETE_ADDRESSES = [
+    "Ship the replacement to Lena Vogt, Lindenstraße 7a, 80331 München.",
+    "Tenant: Flat 3, 14 Kings Road, London SW3 4RP",
+    "Please forward my post to 48 Elm Grove, Leeds LS6 2AB from Monday.",
+    "Her new flat: 12 rue des Lilas, 69003 Lyon",
+    "Invoice address Prinsengracht 263, 1016 GV Amsterdam",
+    "Unit 5, 20 George St, Sydney NSW 2000",
+    "123 Maple St, Toronto, ON M5V 2T6",
+    "Calle Mayor 5, 28013 Madrid",
+    "Storgata 1, 0155 Oslo",
+    "Via Roma 10, 00184 Roma",
+    "Vesterbrogade 14, 1620 København",
+    "meet me at Hauptstraße 12\n Apt. 4\n 10115 Berlin",
+    "Mrs. Ines Sato\nSuite 12 4410 Kirkeveien 7\nBergen",
+    "the statement goes to PSC 1234, Box 5678 APO AE 09012",
+]
+
+
+@pytest.mark.parametrize("text", COMPLETE_ADDRESSES, ids=[t[:30] for t in COMPLETE_ADDRESSES])
+def test_when_a_complete_address_in_a_non_us_layout_is_pasted_then_it_is_pii(
+    pattern_classifier: Classifier, text: str
+) -> None:
+    result = pattern_classifier.classify(text)
+    assert PII in result.labels
+    assert "STREET_ADDRESS" in {entity.type for entity in result.entities}
+
+
+STREET_ONLY = ["The bakery on Bahnhofstraße 3 sells rye bread.", "We walked down Via Nuova 85 towards the river."]
+
+
+@pytest.mark.parametrize("text", STREET_ONLY, ids=[t[:30] for t in STREET_ONLY])
+def test_when_only_a_street_and_number_appear_then_it_is_found_but_weak(
+    addresses: EntityFinder, pattern_classifier: Classifier, text: str
+) -> None:
+    found = addresses.find(text, text.lower())
+    assert found
+    assert max(entity.score for entity in found) < 0.55
+    assert PII not in pattern_classifier.classify(text).labels
+
+
+NOT_ADDRESSES = [
+    "Visit the Eiffel Tower on the Champ de Mars in Paris.",
+    "I ate 123 apples on the way home.",
+    "Route 66 is a famous highway.",
+    "The Brigade 3 exercise starts Monday.",
+    "Section 3, 2019 Annual Report, Page 12",
+    "Windows 10, 2019 Edition",
+    "SSD 2TB Gen 4 Internal Solid State Hard Drive Memory Card, Maximum Speed, Thermal Control",
+    "Chapter 12 Green Street, the novel's second part, is set in Leeds.",
+]
+
+
+@pytest.mark.parametrize("text", NOT_ADDRESSES, ids=[t[:30] for t in NOT_ADDRESSES])
+def test_when_numbers_and_place_words_are_not_an_address_then_no_pii(
+    pattern_classifier: Classifier, text: str
+) -> None:
+    assert PII not in pattern_classifier.classify(text).labels
+
+
+def test_when_an_office_introduces_a_complete_address_then_it_is_not_personal(pattern_classifier: Classifier) -> None:
+    text = "Our offices are located at Lindenstraße 7a, 80331 München."
+    assert PII not in pattern_classifier.classify(text).labels
+
+
+def test_when_digits_follow_messages_to_then_six_are_needed_for_a_phone(pattern_classifier: Classifier) -> None:
+    assert PII in pattern_classifier.classify("Please stop sending messages to 0612 345 678").labels
+    assert PII not in pattern_classifier.classify("Stop sending messages to 2024 users.").labels
+
+
+FIGURE_STATEMENTS = [
+    "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period a year earlier.",
+    "Net sales decreased 5% to EUR 120 million in the first quarter, the group said.",
+    "The company acquired a 30% stake in Northwind Tools for USD 40 million in cash.",
+    "Contoso Oyj said it won a EUR 12 million order for harbour cranes from a Baltic port operator.",
+    "Orders received grew by 18% year-on-year to EUR 540 mn during the quarter.",
+    "The value of the frame agreement is about EUR 50 million over four years, Fabrikam said.",
+    "EPS grew to 0.31 eur from 0.22 eur, and the board proposes a dividend of EUR 0.15 per share.",
+]
+
+
+@pytest.mark.parametrize("text", FIGURE_STATEMENTS, ids=[t[:30] for t in FIGURE_STATEMENTS])
+def test_when_a_sentence_states_a_companys_figures_or_deal_terms_then_it_is_financial(
+    pattern_classifier: Classifier, text: str
+) -> None:
+    assert FIN in pattern_classifier.classify(text).labels
+
+
+NOT_FIGURES = [
+    "What is operating profit and how is it different from net income?",
+    "Explain how a company's market share is calculated, with an example.",
+    "I bought two shirts for $25 each and a hat for $10. How much did I spend?",
+    "My salary rose from $50,000 to $56,000 this year; how much more can I save each month?",
+    "Write a short story about a bakery whose sales grew after it opened on Sundays.",
+    "The company was founded in 1923 and makes garden tools in Finland.",
+    "Summarise the history of the stock exchange in Helsinki in three sentences.",
+]
+
+
+@pytest.mark.parametrize("text", NOT_FIGURES, ids=[t[:30] for t in NOT_FIGURES])
+def test_when_a_prompt_is_about_figures_or_personal_money_then_it_is_not_financial(
+    pattern_classifier: Classifier, financial: CompiledScorer, text: str
+) -> None:
+    assert FIN not in pattern_classifier.classify(text).labels
+    assert financial.score(text) < 0.5
