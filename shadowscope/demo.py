@@ -4,7 +4,8 @@ Starts a real collector process on SQLite, delivers the bundled sample batches o
 the browser gateway do, re-sends one to show idempotency, sends a broken one to show the error, runs the sensor
 over the bundled capture so its usage events arrive too, and reports what was stored. Then the browser gateway
 delivers three months of prompts from an invented health-tech company (classified by the collector on arrival),
-and the board exposure report is built from the stored events into out/demo/ (PDF, XLSX, CSV and JSON).
+the alerts the collector raised on arrival are listed, and the board exposure report is built from the stored
+events into out/demo/ (PDF, XLSX, CSV and JSON).
 """
 
 from __future__ import annotations
@@ -172,6 +173,33 @@ def _show_classification(base_url: str, reader: IssuedKey) -> None:
     typer.echo(f"{labelled} of {classified} texts carry at least one label; the rest are ordinary work")
 
 
+def _show_alerts(base_url: str, reader: IssuedKey) -> None:
+    """The alerts the collector raised on arrival from its detection rules (GET /api/v1/alerts), per rule."""
+    per_rule: Counter[tuple[str, str]] = Counter()
+    folded: Counter[tuple[str, str]] = Counter()
+    before: str | None = None
+    while True:
+        params: dict[str, str | int] = {"limit": 200}
+        if before is not None:
+            params["before"] = before
+        response = httpx.get(
+            f"{base_url}/api/v1/alerts", params=params, headers={"Authorization": f"Bearer {reader.token}"}
+        )
+        response.raise_for_status()
+        page = response.json()
+        for alert in page["alerts"]:
+            key = (alert["severity"], alert["rule_title"] or alert["rule_id"])
+            per_rule[key] += 1
+            folded[key] += alert["event_count"]
+        before = page["next_before"]
+        if before is None:
+            break
+    typer.echo("\nalerts the collector raised from its detection rules as the events arrived (GET /api/v1/alerts):")
+    typer.echo(f"{'level':<10}{'alerts':>7}{'events':>8}  rule")
+    for (level, title), count in sorted(per_rule.items(), key=lambda item: (-item[1], item[0])):
+        typer.echo(f"{level:<10}{count:>7}{folded[(level, title)]:>8}  {title}")
+
+
 def _build_report(workdir: Path, out_dir: Path, trials: int | None) -> None:
     """`shadowscope report --out`: the board exposure report from the stored events, in its own process."""
     organisation = SAMPLE_DIR / "organisation.yaml"
@@ -252,10 +280,16 @@ def run_demo(workdir: Path, out_dir: Path = OUT_DIR, trials: int | None = None) 
         _show_usage(server.url, keys[Scope.READ])
         _deliver_prompts(server.url, keys[Scope.BROWSER])
         _show_classification(server.url, keys[Scope.READ])
+        _show_alerts(server.url, keys[Scope.READ])
     finally:
         server.stop()
     _build_report(workdir, out_dir, trials)
     typer.echo(
         f"\nThe database stays in {workdir}; try: .venv/bin/shadowscope report usage --data-dir "
         f"{workdir} --group-by tool,client"
+    )
+    typer.echo(
+        "To triage the alerts in the web console: .venv/bin/shadowscope collector users create you --role admin "
+        f"--data-dir {workdir}\n  then .venv/bin/shadowscope collector serve --data-dir {workdir} and open "
+        "http://127.0.0.1:8080/console/"
     )

@@ -144,6 +144,9 @@ def test_when_the_demo_runs_then_a_real_collector_stores_the_samples_and_writes_
     for name in PROMPT_BATCHES:
         assert f"{name}: " in result.stdout
     assert "48 of 449 texts carry at least one label" in result.stdout
+    # Raised by the collector itself on arrival: the credentials pasted into a tool, and first uses of tools.
+    assert "critical        6       6  Credentials pasted into an AI tool" in result.stdout
+    assert "First use of an AI tool in the organisation" in result.stdout
     assert "expected annual loss $" in result.stdout
     out = tmp_path / "out" / "demo"
     for name in ("report.pdf", "report.xlsx", "report.csv", "report.json"):
