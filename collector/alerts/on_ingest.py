@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +22,13 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from collector.alerts.facts import Fact, ToolStatuses, content_facts, fact_of_row, sql_match
-from collector.alerts.recording import Firing, lock_groups, raise_or_fold
+from collector.alerts.recording import Firing, lock_groups, record_firings
 from collector.alerts.ruleset import alert_rules, group_key
 from collector.models import StoredEvent
 from collector.policy import current_policy
 from rules.catalog import Catalog, load_catalog
 from rules.detection_engine import GroupKey, group_of, matches
-from rules.detection_schema import DetectionRule, Match
+from rules.detection_schema import DetectionRule
 
 # (rule id, scope, value) known to be used already, per database. Only ever "seen" is cached, which stays true;
 # a process that starts afresh asks the database once per tool.
@@ -60,15 +61,44 @@ def _value(row: Mapping[str, Any], name: str) -> Any:
     return None if name == "department" else row[name]  # events carry no department yet (see facts.fact)
 
 
-def _may_match(match: Match, row: Mapping[str, Any], labels: tuple[str, ...], entity_types: tuple[str, ...]) -> bool:
-    """`matches` without the tool status, straight from the row: no policy, no model."""
-    if match.kinds and row["kind"] not in match.kinds:
-        return False
-    if match.catalogued is not None and (row["tool_id"] is not None) != match.catalogued:
-        return False
-    if match.labels_any and not set(match.labels_any) & set(labels):
-        return False
-    return not match.entity_types_any or bool(set(match.entity_types_any) & set(entity_types))
+@dataclass(frozen=True, slots=True)
+class _Prefilter:
+    """`matches` without the tool status, tested on a row as prepared for insertion: no policy, no model.
+
+    Built once per rule set, so the per-row test is a few set and dict lookups."""
+
+    rule: DetectionRule
+    rule_id: str
+    catalogued: bool | None
+    labels_any: frozenset[str]
+    entity_types_any: frozenset[str]
+
+    @classmethod
+    def of(cls, rule: DetectionRule) -> _Prefilter:
+        match = rule.match
+        labels = frozenset(str(label) for label in match.labels_any)
+        return cls(rule, str(rule.id), match.catalogued, labels, frozenset(match.entity_types_any))
+
+    @property
+    def needs_content(self) -> bool:
+        return bool(self.labels_any or self.entity_types_any)
+
+    def passes(self, row: Mapping[str, Any], labels: tuple[str, ...], entity_types: tuple[str, ...]) -> bool:
+        if self.catalogued is not None and (row["tool_id"] is not None) != self.catalogued:
+            return False
+        if self.labels_any and self.labels_any.isdisjoint(labels):
+            return False
+        return not self.entity_types_any or not self.entity_types_any.isdisjoint(entity_types)
+
+
+@functools.cache
+def _prefilters(rules: tuple[DetectionRule, ...]) -> dict[str, tuple[_Prefilter, ...]]:
+    """The rules' prefilters by event kind (a rule without kinds under every kind)."""
+    kinds = ("network_usage", "visit", "prompt", "paste", "upload")
+    return {
+        kind: tuple(_Prefilter.of(rule) for rule in rules if not rule.match.kinds or kind in rule.match.kinds)
+        for kind in kinds
+    }
 
 
 def _scope(rule: DetectionRule, group: GroupKey) -> GroupKey:
@@ -77,17 +107,22 @@ def _scope(rule: DetectionRule, group: GroupKey) -> GroupKey:
 
 
 def _candidates(
-    rules: Sequence[DetectionRule], rows: Sequence[Mapping[str, Any]], seen: set[SeenKey]
+    rules: tuple[DetectionRule, ...], rows: Sequence[Mapping[str, Any]], seen: set[SeenKey]
 ) -> list[tuple[DetectionRule, Mapping[str, Any]]]:
+    by_kind = _prefilters(rules)
     found = []
     for row in rows:
-        labels, entity_types = content_facts(row.get("detail"))
-        for rule in rules:
-            if not _may_match(rule.match, row, labels, entity_types):
+        content: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        for prefilter in by_kind.get(row["kind"], ()):
+            if prefilter.needs_content and content is None:
+                content = content_facts(row.get("detail"))
+            labels, entity_types = content or ((), ())
+            if not prefilter.passes(row, labels, entity_types):
                 continue
+            rule = prefilter.rule
             if rule.kind == "first_use":
                 scope = tuple(_value(row, name) for name in rule.group_by if name != rule.field)
-                if (str(rule.id), scope, row[rule.field]) in seen:
+                if (prefilter.rule_id, scope, row[rule.field]) in seen:
                     continue
             found.append((rule, row))
     return found
@@ -155,8 +190,4 @@ def evaluate_new_events(
         if not _used_before(session, rule, firing.opening[0], batch_pk):
             firings.append((rule, firing))
     _remember_after_commit(session, used)
-    firings.sort(key=lambda item: item[1].at)
-    moment = now or datetime.now(UTC)
-    for rule, firing in firings:
-        raise_or_fold(session, rule, firing, moment)
-    return len(firings)
+    return record_firings(session, firings, now or datetime.now(UTC))

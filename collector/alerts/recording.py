@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
 from collector import audit
@@ -71,21 +71,33 @@ def lock_groups(session: Session, groups: Iterable[tuple[str, str]]) -> None:
         session.execute(_LOCK_ALL, {"locks": locks})
 
 
-def _open_alert(session: Session, rule: DetectionRule, key: str, at: datetime) -> Alert | None:
-    window = timedelta(seconds=seconds(rule.suppression.window))
-    return session.scalars(
-        select(Alert)
-        .where(
-            Alert.rule_id == str(rule.id),
-            Alert.group_key == key,
-            Alert.status.not_in(_CLOSED),
-            Alert.last_seen >= at - window,
-            # An event that arrives late can fold into an alert that began after it, within the same window.
-            Alert.first_seen <= at + window,
-        )
-        .order_by(Alert.last_seen.desc(), Alert.id.desc())
-        .limit(1)
-    ).first()
+def _open_alerts(
+    session: Session, firings: Sequence[tuple[DetectionRule, Firing]]
+) -> dict[tuple[str, str], list[Alert]]:
+    """The alerts, not resolved or dismissed, that the firings could fold into: one query for all of them."""
+    keys = {(str(rule.id), group_key(rule, firing.group)) for rule, firing in firings}
+    earliest = min(firing.at - _suppression(rule) for rule, firing in firings)
+    found: dict[tuple[str, str], list[Alert]] = {key: [] for key in keys}
+    statement = select(Alert).where(
+        tuple_(Alert.rule_id, Alert.group_key).in_(sorted(keys)),
+        Alert.status.not_in(_CLOSED),
+        Alert.last_seen >= earliest,
+    )
+    for alert in session.scalars(statement):
+        found[(alert.rule_id, alert.group_key)].append(alert)
+    return found
+
+
+def _suppression(rule: DetectionRule) -> timedelta:
+    return timedelta(seconds=seconds(rule.suppression.window))
+
+
+def _fold_target(candidates: Sequence[Alert], rule: DetectionRule, at: datetime) -> Alert | None:
+    """The engine's suppression: the open alert with the latest activity within the window of `at` (an event that
+    arrives late can fold into an alert that began after it, within the same window)."""
+    window = _suppression(rule)
+    fitting = [alert for alert in candidates if alert.last_seen >= at - window and alert.first_seen <= at + window]
+    return max(fitting, key=lambda alert: (alert.last_seen, alert.id or 0), default=None)
 
 
 def _merged(old: Sequence[str], facts: Sequence[Fact], attribute: str) -> list[str]:
@@ -95,26 +107,15 @@ def _merged(old: Sequence[str], facts: Sequence[Fact], attribute: str) -> list[s
     return sorted(values)
 
 
-def _link_evidence(session: Session, alert_id: int, facts: Sequence[Fact], linked: set[UUID], room: int) -> None:
-    for item in facts:
-        if room <= 0:
-            return
-        if item.event_id not in linked:
-            session.add(AlertEvent(alert_id=alert_id, event_id=item.event_id))
-            linked.add(item.event_id)
-            room -= 1
-
-
-def _linked(session: Session, rule: DetectionRule, alert: Alert) -> tuple[set[UUID], int]:
-    """The evidence an open alert has (as far as a repeat needs to know) and the room left.
+def _linked(session: Session, rule: DetectionRule, alert: Alert) -> set[UUID] | int:
+    """The evidence an open alert has, as far as a repeat needs to know: the events, or only how many.
 
     Event and first-use alerts count each event once and link it while there is room, so they hold
     min(count, limit) links and a repeat is always a new event: no query. A volume alert counts a window's events
     but links only its largest uploads, so it asks."""
     if rule.kind != "volume":
-        return set(), EVIDENCE_LIMIT - min(alert.event_count, EVIDENCE_LIMIT)
-    linked = set(session.scalars(select(AlertEvent.event_id).where(AlertEvent.alert_id == alert.id)))
-    return linked, EVIDENCE_LIMIT - len(linked)
+        return min(alert.event_count, EVIDENCE_LIMIT)
+    return set(session.scalars(select(AlertEvent.event_id).where(AlertEvent.alert_id == alert.id)))
 
 
 def _attribute(rule: DetectionRule, firing: Firing, name: str) -> str | None:
@@ -126,24 +127,8 @@ def _attribute(rule: DetectionRule, firing: Firing, name: str) -> str | None:
     return None if value is None else str(value)
 
 
-def raise_or_fold(session: Session, rule: DetectionRule, firing: Firing, now: datetime) -> bool:
-    """Record a firing; True if it raised a new alert, False if it folded into the open one. Never commits.
-
-    Callers hold `lock_groups` for every group they record, taken together in one order before the first."""
-    key = group_key(rule, firing.group)
-    alert = _open_alert(session, rule, key, firing.at)
-    if alert is not None:
-        linked, room = _linked(session, rule, alert)
-        alert.first_seen = min(alert.first_seen, firing.at)
-        alert.last_seen = max(alert.last_seen, firing.at)
-        alert.event_count += firing.repeat_count
-        # New lists, not in-place changes: SQLAlchemy sees a JSON column change only on assignment.
-        alert.labels = _merged(alert.labels, firing.repeat, "labels")
-        alert.entity_types = _merged(alert.entity_types, firing.repeat, "entity_types")
-        alert.updated_at = now
-        _link_evidence(session, alert.id, firing.repeat, linked, room)
-        return False
-    alert = Alert(
+def _new_alert(rule: DetectionRule, firing: Firing, key: str, now: datetime) -> Alert:
+    return Alert(
         rule_id=str(rule.id),
         severity=rule.level,
         status=Status.NEW.value,
@@ -159,17 +144,87 @@ def raise_or_fold(session: Session, rule: DetectionRule, firing: Firing, now: da
         created_at=now,
         updated_at=now,
     )
-    session.add(alert)
-    session.flush()  # the id, for the evidence and the audit entry
-    _link_evidence(session, alert.id, firing.opening, set(), EVIDENCE_LIMIT)
-    audit.record(
-        session,
-        actor=audit.SYSTEM_ACTOR,
-        action="alert.created",
-        subject_kind="alert",
-        subject_id=alert.id,
-        to_value=rule.level,
-        reason=rule.title,
-        at=now,
-    )
-    return True
+
+
+def _fold(alert: Alert, firing: Firing, now: datetime) -> None:
+    alert.first_seen = min(alert.first_seen, firing.at)
+    alert.last_seen = max(alert.last_seen, firing.at)
+    alert.event_count += firing.repeat_count
+    # New lists, not in-place changes: SQLAlchemy sees a JSON column change only on assignment.
+    alert.labels = _merged(alert.labels, firing.repeat, "labels")
+    alert.entity_types = _merged(alert.entity_types, firing.repeat, "entity_types")
+    alert.updated_at = now
+
+
+class _Evidence:
+    """Evidence to link once new alerts have ids, within each alert's room."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[Alert, UUID]] = []
+        self._linked: dict[int, set[UUID] | int] = {}
+
+    def knows(self, alert: Alert) -> bool:
+        return id(alert) in self._linked
+
+    def start(self, alert: Alert, linked: set[UUID] | int) -> None:
+        self._linked[id(alert)] = linked
+
+    def add(self, alert: Alert, facts: Sequence[Fact]) -> None:
+        linked = self._linked[id(alert)]
+        for item in facts:
+            count = linked if isinstance(linked, int) else len(linked)
+            if count >= EVIDENCE_LIMIT:
+                break
+            if isinstance(linked, int):
+                linked += 1
+            elif item.event_id in linked:
+                continue
+            else:
+                linked.add(item.event_id)
+            self.links.append((alert, item.event_id))
+        self._linked[id(alert)] = linked
+
+
+def record_firings(session: Session, firings: Sequence[tuple[DetectionRule, Firing]], now: datetime) -> int:
+    """Record firings, in time order, each folded into the open alert of its rule and group or raising a new
+    alert; return how many were recorded. Never commits.
+
+    A handful of statements whatever the number of firings — lock, one lookup, then the inserts and updates
+    batched by one flush — because a batch of pastes can fire dozens of times and each round trip costs the
+    ingest transaction time."""
+    if not firings:
+        return 0
+    lock_groups(session, [(str(rule.id), group_key(rule, firing.group)) for rule, firing in firings])
+    candidates = _open_alerts(session, firings)
+    evidence = _Evidence()
+    created: list[tuple[DetectionRule, Alert]] = []
+    for rule, firing in sorted(firings, key=lambda item: item[1].at):
+        key = (str(rule.id), group_key(rule, firing.group))
+        alert = _fold_target(candidates[key], rule, firing.at)
+        if alert is not None:
+            if not evidence.knows(alert):
+                evidence.start(alert, _linked(session, rule, alert))
+            _fold(alert, firing, now)
+            evidence.add(alert, firing.repeat)
+            continue
+        alert = _new_alert(rule, firing, key[1], now)
+        session.add(alert)
+        candidates[key].append(alert)
+        created.append((rule, alert))
+        evidence.start(alert, set())
+        evidence.add(alert, firing.opening)
+    session.flush()  # ids for the new alerts' evidence and audit entries
+    session.add_all(AlertEvent(alert_id=alert.id, event_id=event_id) for alert, event_id in evidence.links)
+    for rule, alert in created:
+        audit.record(
+            session,
+            actor=audit.SYSTEM_ACTOR,
+            action="alert.created",
+            subject_kind="alert",
+            subject_id=alert.id,
+            to_value=rule.level,
+            reason=rule.title,
+            at=now,
+        )
+    session.flush()
+    return len(firings)

@@ -24,9 +24,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from collector.alerts.facts import ToolStatuses
-from collector.alerts.recording import Firing, lock_groups, raise_or_fold
+from collector.alerts.recording import Firing, record_firings
 from collector.alerts.replay import VolumeReplay, bucket_of, bucket_start, threshold_firings
-from collector.alerts.ruleset import alert_rules, group_key
+from collector.alerts.ruleset import alert_rules
 from collector.models import DetectionWatermark
 from collector.policy import current_policy
 from collector.runtime import Runtime
@@ -96,9 +96,7 @@ def evaluate_rule(runtime: Runtime, rule: DetectionRule, now: datetime) -> int:
             if not _advance(session, rule_id, read, end):
                 log.warning("detection watermark moved by another run; stopping", extra={"rule_id": rule_id})
                 return recorded
-            lock_groups(session, [(rule_id, group_key(rule, firing.group)) for firing in firings])
-            for firing in sorted(firings, key=lambda f: f.at):
-                raise_or_fold(session, rule, firing, datetime.now(UTC))
+            record_firings(session, [(rule, firing) for firing in firings], datetime.now(UTC))
         recorded += len(firings)
         read = start = end
     return recorded
