@@ -96,7 +96,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--events", type=int, default=FULL_EVENTS, help="Stored events to load (default 1,000,000).")
     parser.add_argument("--databases", default=",".join(DATABASES), help="Comma-separated: sqlite,postgresql.")
-    parser.add_argument("--rounds", type=int, default=5, help="Rounds of 10 batches per mode (default 5).")
+    parser.add_argument("--rounds", type=int, default=10, help="Rounds of 10 batches per mode (default 10).")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results.")
     parser.add_argument("--seed", type=int, default=20261125, help="Seed of the workload.")
     args = parser.parse_args(argv)

@@ -7,7 +7,7 @@ deployment that keeps prompt text (`detail.text`) still has it ignored.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -93,7 +93,7 @@ def fact(
 
 
 def fact_of_row(row: Mapping[Any, Any], statuses: ToolStatuses) -> Fact:
-    """A fact from an events row, as prepared for insertion or read back (see `event_columns`)."""
+    """A fact from an events row as prepared for insertion."""
     return fact(
         event_id=row["event_id"],
         kind=row["kind"],
@@ -105,6 +105,28 @@ def fact_of_row(row: Mapping[Any, Any], statuses: ToolStatuses) -> Fact:
         detail=row.get("detail"),
         statuses=statuses,
     )
+
+
+def facts_of(rows: Iterable[Sequence[Any]], statuses: ToolStatuses) -> list[Fact]:
+    """Facts from rows selected with `event_columns`, by position (a million `RowMapping` lookups cost seconds)."""
+    found = []
+    for row in rows:
+        event_id, kind, client, tool_id, source_id, at, bytes_up = row[:7]
+        detail = row[7] if len(row) > 7 else None
+        found.append(
+            fact(
+                event_id=event_id,
+                kind=kind,
+                client=client,
+                tool_id=tool_id,
+                source_id=source_id,
+                at=at,
+                bytes_up=bytes_up,
+                detail=detail,
+                statuses=statuses,
+            )
+        )
+    return found
 
 
 def needs_content(match: Match) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from collector.alerts.facts import Fact, ToolStatuses, event_columns, fact_of_row, needs_content, sql_match
+from collector.alerts.facts import Fact, ToolStatuses, event_columns, facts_of, needs_content, sql_match
 from collector.alerts.recording import EVIDENCE_LIMIT, Firing
 from collector.models import StoredEvent
 from rules.detection_engine import Detector, GroupKey
@@ -42,7 +42,7 @@ def threshold_firings(
         .where(sql_match(rule.match), e.occurred_at >= start - window, e.occurred_at < end)
         .order_by(e.occurred_at, e.id)
     )
-    facts = [fact_of_row(row._mapping, statuses) for row in session.execute(statement)]
+    facts = facts_of(session.execute(statement), statuses)
     detector = Detector(rule)
     firings = []
     for position, item in enumerate(facts):
@@ -67,7 +67,7 @@ class Aggregate:
 
 class VolumeReplay:
     """`volume` rules, summed per group and window in SQL: a year of events is a few hundred thousand sums, not a
-    million facts. The sums of the windows already read are kept for the next span's baseline.
+    million facts. The engine is kept from one span to the next, so each window is read and fed once.
 
     Each (group, window) sum is one fact to the engine, so it decides once per complete window — an alert counts
     the window's events, and its evidence is that window's largest uploads."""
@@ -76,7 +76,11 @@ class VolumeReplay:
         self.rule = rule
         self.window_s = seconds(rule.window)
         self._columns = [getattr(StoredEvent, name) for name in rule.group_by if name != "department"]
-        self._sums: dict[int, list[Aggregate]] = {}
+        # One engine for consecutive spans: each window's sums are read and fed once.
+        self._detector: Detector | None = None
+        self._groups: set[GroupKey] = set()
+        self._next = 0
+        self._history = bucket_start(0, self.window_s)
 
     def _group(self, values: Sequence[Any]) -> GroupKey:
         found = iter(values)
@@ -142,30 +146,28 @@ class VolumeReplay:
             .order_by(e.bytes_up.desc(), e.id)
             .limit(EVIDENCE_LIMIT)
         )
-        facts = [fact_of_row(row._mapping, statuses) for row in session.execute(statement)]
+        facts = facts_of(session.execute(statement), statuses)
         return tuple(sorted(facts, key=lambda item: item.event.at))
 
     def firings(self, session: Session, statuses: ToolStatuses, start: datetime, end: datetime) -> list[Firing]:
         first, stop = bucket_of(start, self.window_s), bucket_of(end, self.window_s)
-        oldest = first - self.rule.baseline_windows
-        for index in [index for index in self._sums if index < oldest]:
-            del self._sums[index]
-        for index in range(oldest, stop):
-            if index not in self._sums:
-                self._sums[index] = self._read(session, index)
-        detector = Detector(self.rule)
-        # Every group of the span is assumed to have history before the baseline (a zero sum in the window before
-        # it), so the engine judges the spike; `_has_history` then checks the assumption for the few that fire.
-        history = bucket_start(oldest - 1, self.window_s)
-        groups = {item.group for index in range(first, stop) for item in self._sums[index]}
-        for group in sorted(groups, key=repr):
-            detector.feed(0, self._fact(group, history, 0))
-        firings = []
-        for index in range(oldest, stop):
-            for item in self._sums[index]:
+        if self._detector is None or self._next != first:
+            # A fresh engine, fed from the baseline before the span. Every group is assumed to have history before
+            # that (a zero sum in the window before it), so the engine judges the spike; `_has_history` then checks
+            # the assumption for the few that fire.
+            self._detector, self._groups = Detector(self.rule), set()
+            self._next = first - self.rule.baseline_windows
+            self._history = bucket_start(self._next - 1, self.window_s)
+        detector, firings = self._detector, []
+        for index in range(self._next, stop):
+            for item in self._read(session, index):
+                if item.group not in self._groups:
+                    self._groups.add(item.group)
+                    detector.feed(0, self._fact(item.group, self._history, 0))
                 fired = detector.feed(0, self._fact(item.group, item.last_at, item.bytes_up))
                 if fired is None or index < first or not self._has_history(session, item.group, index):
                     continue
                 evidence = self._evidence(session, item.group, index, statuses)
                 firings.append(Firing(item.group, item.last_at, evidence, item.events, evidence, item.events))
+        self._next = stop
         return firings
