@@ -84,9 +84,7 @@ NOT_ADDRESSES = [
 
 
 @pytest.mark.parametrize("text", NOT_ADDRESSES, ids=[t[:30] for t in NOT_ADDRESSES])
-def test_when_numbers_and_place_words_are_not_an_address_then_no_pii(
-    pattern_classifier: Classifier, text: str
-) -> None:
+def test_when_numbers_and_place_words_are_not_an_address_then_no_pii(pattern_classifier: Classifier, text: str) -> None:
     assert PII not in pattern_classifier.classify(text).labels
 
 
