@@ -57,29 +57,6 @@ class AlertOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, summary: queries.AlertSummary) -> AlertOut:
-        return cls(
-            id=summary.id,
-            rule_id=summary.rule_id,
-            rule_title=summary.rule_title,
-            severity=summary.severity,
-            status=summary.status,
-            resolution=summary.resolution,
-            client=summary.client,
-            tool_id=summary.tool_id,
-            tool_name=summary.tool_name,
-            source_id=summary.source_id,
-            first_seen=summary.first_seen,
-            last_seen=summary.last_seen,
-            event_count=summary.event_count,
-            labels=list(summary.labels),
-            entity_types=list(summary.entity_types),
-            assignee=summary.assignee,
-            created_at=summary.created_at,
-            updated_at=summary.updated_at,
-        )
-
 
 class AlertPageOut(BaseModel):
     alerts: list[AlertOut]
@@ -127,23 +104,6 @@ class EvidenceOut(BaseModel):
     entity_counts: dict[str, int]
     snippet: str | None = Field(description="The classifier's snippet with every entity replaced by its type.")
 
-    @classmethod
-    def of(cls, event: queries.EvidenceEvent) -> EvidenceOut:
-        return cls(
-            event_id=event.event_id,
-            kind=event.kind,
-            occurred_at=event.occurred_at,
-            source_id=event.source_id,
-            client=event.client,
-            tool_id=event.tool_id,
-            host=event.host,
-            bytes_up=event.bytes_up,
-            labels=list(event.labels),
-            entity_types=list(event.entity_types),
-            entity_counts=dict(event.entity_counts),
-            snippet=event.snippet,
-        )
-
 
 class CommentOut(BaseModel):
     id: int
@@ -181,20 +141,6 @@ class AuditEntryOut(BaseModel):
     to_value: str | None
     reason: str | None
 
-    @classmethod
-    def of(cls, entry: queries.AuditInfo) -> AuditEntryOut:
-        return cls(
-            id=entry.id,
-            occurred_at=entry.occurred_at,
-            actor=entry.actor,
-            action=entry.action,
-            subject_kind=entry.subject_kind,
-            subject_id=entry.subject_id,
-            from_value=entry.from_value,
-            to_value=entry.to_value,
-            reason=entry.reason,
-        )
-
 
 class AuditPageOut(BaseModel):
     entries: list[AuditEntryOut]
@@ -209,41 +155,6 @@ class AlertDetailOut(BaseModel):
     evidence_linked: int = Field(description="Evidence events kept for the alert.")
     comments: list[CommentOut]
     audit_trail: list[AuditEntryOut] = Field(description="This alert's audit entries, newest first.")
-
-    @classmethod
-    def of(cls, detail: queries.AlertDetail) -> AlertDetailOut:
-        rule, tool = detail.rule, detail.tool
-        return cls(
-            alert=AlertOut.of(detail.alert),
-            rule=RuleOut(
-                id=rule.id,
-                title=rule.title,
-                description=rule.description,
-                level=rule.level,
-                status=rule.status,
-                references=list(rule.references),
-            )
-            if rule is not None
-            else None,
-            tool=ToolOut(
-                id=tool.id,
-                name=tool.name,
-                vendor=tool.vendor,
-                kind=tool.kind,
-                category=tool.category,
-                facts={name: dict(fact) for name, fact in tool.facts.items()},
-                policy_status=tool.policy_status,
-                policy_decided_by=tool.policy_decided_by,
-            )
-            if tool is not None
-            else None,
-            evidence=[EvidenceOut.of(event) for event in detail.evidence],
-            evidence_linked=detail.evidence_linked,
-            comments=[
-                CommentOut(id=c.id, author=c.author, body=c.body, created_at=c.created_at) for c in detail.comments
-            ],
-            audit_trail=[AuditEntryOut.of(entry) for entry in detail.audit_trail],
-        )
 
 
 class StatusChange(BaseModel):

@@ -84,7 +84,7 @@ def _summary(session: Session, runtime: Runtime, alert_id: int) -> AlertOut:
     summary = queries.get_summary(session, runtime.catalog, alert_id)
     if summary is None:
         raise ApiError(404, "no_such_alert", f"no alert {alert_id}")
-    return AlertOut.of(summary)
+    return AlertOut.model_validate(summary, from_attributes=True)
 
 
 @router.get("", response_model=AlertPageOut, responses=_READ_ERRORS, summary="The review queue, newest activity first")
@@ -130,7 +130,7 @@ def list_alerts(
     except queries.BadCursor as error:
         raise ApiError(422, "bad_cursor", str(error), [ErrorDetail(field="before", problem=str(error))]) from error
     return AlertPageOut(
-        alerts=[AlertOut.of(alert) for alert in page.alerts],
+        alerts=[AlertOut.model_validate(alert, from_attributes=True) for alert in page.alerts],
         next_before=page.next_before,
         status_counts=dict(page.status_counts),
     )
@@ -146,7 +146,7 @@ def get_alert(alert_id: AlertId, _reader: ReaderDep, session: ReadSessionDep, ru
     detail = queries.get_alert(session, runtime.catalog, alert_id)
     if detail is None:
         raise ApiError(404, "no_such_alert", f"no alert {alert_id}")
-    return AlertDetailOut.of(detail)
+    return AlertDetailOut.model_validate(detail, from_attributes=True)
 
 
 @router.post(
@@ -255,4 +255,7 @@ def list_audit(
         raise ApiError(403, "forbidden", f"entries about {subject_kind} are for admins; readers see alert entries")
     where = queries.AuditFilter(subject_kinds=kinds, subject_id=subject_id, actor=actor_name, action=action)
     page = queries.list_audit(session, where, before=before, limit=limit)
-    return AuditPageOut(entries=[AuditEntryOut.of(entry) for entry in page.entries], next_before=page.next_before)
+    return AuditPageOut(
+        entries=[AuditEntryOut.model_validate(entry, from_attributes=True) for entry in page.entries],
+        next_before=page.next_before,
+    )
