@@ -12,6 +12,7 @@ import math
 
 import regex
 
+from classifiers.recognizers import Prechecks
 from rules.classifier_schema import DocumentScorer
 
 _WORD = regex.compile(r"\w+")
@@ -23,11 +24,19 @@ class CompiledScorer:
         self.rule = rule
         self.id = rule.id
         self.label = rule.label
-        self._features = [(regex.compile(f.regex), f.weight, f.cap) for f in rule.features]
+        prechecks = list(dict.fromkeys(f.requires for f in rule.features if f.requires is not None))
+        self._gates = [regex.compile(requires) for requires in prechecks]
+        self._features = [
+            (regex.compile(f.regex), f.weight, f.cap, -1 if f.requires is None else prechecks.index(f.requires))
+            for f in rule.features
+        ]
 
     def logit(self, text: str) -> float:
         total = self.rule.bias
-        for pattern, weight, cap in self._features:
+        passed = Prechecks(self._gates, text)
+        for pattern, weight, cap, gate in self._features:
+            if gate >= 0 and not passed(gate):
+                continue  # its pre-check is absent, so the feature cannot occur
             count = 0
             try:
                 for _ in pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):

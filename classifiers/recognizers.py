@@ -21,6 +21,8 @@ from rules.classifier_schema import Context, Recognizer
 # A pathological regex on a hostile text must not stall a collector worker (the `regex` module's own timeout).
 REGEX_TIMEOUT_SECONDS = 0.5
 Span = tuple[int, int, float]
+# A compiled pattern, its score, and the index of its pre-check (`requires`) among the recognizer's, or -1.
+_Compiled = tuple[regex.Pattern[str], float, int]
 # Below this a match is not worth reporting: a bare nine-digit number without an SSN word near it (0.1) is noise.
 MIN_ENTITY_SCORE = 0.3
 
@@ -55,6 +57,25 @@ class _ContextCheck:
         return self._against.search(text, *window) is not None
 
 
+class Prechecks:
+    """Which pre-checks are found in one text, each searched for at most once (patterns may share one)."""
+
+    def __init__(self, gates: list[regex.Pattern[str]], text: str) -> None:
+        self._gates = gates
+        self._text = text
+        self._found: dict[int, bool] = {}
+
+    def __call__(self, index: int) -> bool:
+        found = self._found.get(index)
+        if found is None:
+            try:
+                found = self._gates[index].search(self._text, timeout=REGEX_TIMEOUT_SECONDS) is not None
+            except TimeoutError:
+                found = True  # undecided: the pattern itself runs, under its own timeout
+            self._found[index] = found
+        return found
+
+
 def _presidio_recognizer(name: str) -> EntityRecognizer:
     found = getattr(presidio_recognizers, name, None)
     if not isinstance(found, type) or not issubclass(found, EntityRecognizer):
@@ -85,20 +106,28 @@ class EntityFinder:
     def _source(self, rule: Recognizer) -> Callable[[str], Iterator[Span]]:
         flags = 0 if rule.case_sensitive else regex.IGNORECASE
         if rule.patterns:
-            compiled = [(regex.compile(p.regex, flags), p.score) for p in rule.patterns]
-            return lambda text: self._pattern_spans(compiled, text)
+            prechecks = list(dict.fromkeys(p.requires for p in rule.patterns if p.requires is not None))
+            gates = [regex.compile(requires, flags) for requires in prechecks]
+            compiled = [
+                (regex.compile(p.regex, flags), p.score, -1 if p.requires is None else prechecks.index(p.requires))
+                for p in rule.patterns
+            ]
+            return lambda text: self._pattern_spans(compiled, gates, text)
         if rule.terms:
             vocabulary = _word_alternation(rule.terms, case_sensitive=rule.case_sensitive)
-            return lambda text: self._pattern_spans([(vocabulary, rule.terms_score)], text)
+            return lambda text: self._pattern_spans([(vocabulary, rule.terms_score, -1)], [], text)
         assert rule.presidio is not None  # the schema demands one source
         recognizer = _presidio_recognizer(rule.presidio)
         if self.entity not in recognizer.supported_entities and len(recognizer.supported_entities) != 1:
             raise RecognizerBuildError(f"{rule.presidio} does not find {self.entity}")
         return lambda text: self._presidio_spans(recognizer, text)
 
-    def _pattern_spans(self, compiled: list[tuple[regex.Pattern[str], float]], text: str) -> Iterator[Span]:
+    def _pattern_spans(self, compiled: list[_Compiled], gates: list[regex.Pattern[str]], text: str) -> Iterator[Span]:
         group = self.rule.group
-        for pattern, score in compiled:
+        passed = Prechecks(gates, text)
+        for pattern, score, gate in compiled:
+            if gate >= 0 and not passed(gate):
+                continue
             try:
                 for match in pattern.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
                     start, end = match.span(group)

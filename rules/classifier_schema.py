@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+import regex
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from events.labels import DataLabel
 
@@ -26,16 +27,41 @@ Score = Annotated[float, Field(ge=0.0, le=1.0)]
 # 100x slower than the same pattern written inline, so a rule repeats its parts rather than naming them.
 Regex = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Keyword = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+REQUIRES_DESCRIPTION = (
+    "Cheap pre-check: a regex that must be found in the text before `regex` runs (a necessary condition of a match,"
+    " such as a house number next to a street word). Patterns sharing one pre-check run it once per text."
+)
 
 
 class RuleModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def _compiles(pattern: str) -> str:
+    try:
+        regex.compile(pattern)
+    except regex.error as error:
+        raise ValueError(f"regex does not compile: {error}") from error
+    return pattern
+
+
+Precheck = Annotated[Regex, AfterValidator(_compiles)]
+
+
+def _unsafe_precheck(main: str, requires: str, flags: int, texts: tuple[str, ...]) -> str | None:
+    """The first example in which `regex` matches but its pre-check does not: the pre-check would hide that match."""
+    try:
+        found, gate = regex.compile(main, flags), regex.compile(requires, flags)
+    except regex.error:
+        return None  # the loader reports a regex that does not compile
+    return next((text for text in texts if found.search(text) and not gate.search(text)), None)
+
+
 class Pattern(RuleModel):
     name: RuleId
     regex: Regex
     score: Score = Field(description="Confidence of a match before validation and context.")
+    requires: Precheck | None = Field(default=None, description=REQUIRES_DESCRIPTION)
 
 
 class Window(RuleModel):
@@ -97,6 +123,18 @@ class Recognizer(RuleModel):
             raise ValueError("give exactly one of `presidio`, `patterns` or `terms`")
         return self
 
+    @model_validator(mode="after")
+    def _prechecks_keep_the_examples(self) -> Recognizer:
+        flags = 0 if self.case_sensitive else regex.IGNORECASE
+        texts = self.examples.match + self.examples.no_match
+        for pattern in self.patterns:
+            if pattern.requires is None:
+                continue
+            missed = _unsafe_precheck(pattern.regex, pattern.requires, flags, texts)
+            if missed is not None:
+                raise ValueError(f"pattern {pattern.name}: `requires` is not found in {missed!r}, where `regex` is")
+        return self
+
 
 class RecognizerFile(RuleModel):
     schema_: Literal["shadowscope/classifiers/v1"] = Field(alias="schema")
@@ -110,6 +148,7 @@ class Feature(RuleModel):
     regex: Regex
     weight: float = Field(ge=-10, le=10)
     cap: int = Field(default=3, ge=1, le=50)
+    requires: Precheck | None = Field(default=None, description=REQUIRES_DESCRIPTION)
 
 
 class DocumentScorer(RuleModel):
@@ -126,6 +165,17 @@ class DocumentScorer(RuleModel):
     min_words: int = Field(default=8, ge=1, description="Shorter texts are questions or titles, not documents.")
     features: tuple[Feature, ...] = Field(min_length=1)
     examples: Examples
+
+    @model_validator(mode="after")
+    def _prechecks_keep_the_examples(self) -> DocumentScorer:
+        texts = self.examples.match + self.examples.no_match
+        for feature in self.features:
+            if feature.requires is None:
+                continue
+            missed = _unsafe_precheck(feature.regex, feature.requires, 0, texts)
+            if missed is not None:
+                raise ValueError(f"feature {feature.id}: `requires` is not found in {missed!r}, where `regex` is")
+        return self
 
 
 class DocumentFile(RuleModel):
