@@ -284,7 +284,7 @@ def measure_ingest(runtime: Runtime, workload: Workload, rounds: int) -> dict[st
     keys = principals(runtime)
     batches = Batches(workload, seed=11)
     for scope, batch in batches.round():  # warm-up: connections, caches, the first-use cache
-        ingest_batch(runtime.sessions, keys[scope], batch, runtime.rows)
+        ingest_batch(runtime.sessions, keys[scope], batch, runtime.rows, runtime.catalog)
     seconds = {"on": 0.0, "off": 0.0}
     events = {"on": 0, "off": 0}
     before = alert_count(runtime)
@@ -295,7 +295,7 @@ def measure_ingest(runtime: Runtime, workload: Workload, rounds: int) -> dict[st
             with rules(mode == "on"):
                 started = time.perf_counter()
                 for scope, batch in work:
-                    ingest_batch(runtime.sessions, keys[scope], batch, runtime.rows)
+                    ingest_batch(runtime.sessions, keys[scope], batch, runtime.rows, runtime.catalog)
                 seconds[mode] += time.perf_counter() - started
             events[mode] += BATCH * len(work)
     on, off = events["on"] / seconds["on"], events["off"] / seconds["off"]

@@ -179,13 +179,13 @@ def ingest_batch(
     principal: Principal,
     batch: EventBatch,
     rows: RowBuilder,
-    catalog: Catalog | None = None,
+    catalog: Catalog,
 ) -> IngestResult:
     """Store a batch atomically and idempotently: a re-sent batch or event stores nothing twice.
 
     The batch's new events go through the rules that decide on one event in the same transaction, so an alert
-    and its evidence commit together; `catalog` gives tools their category for the policy (default: the shipped
-    catalog, without a deployment's overlays)."""
+    and its evidence commit together; `catalog` (the runtime's, with the deployment's overlays) gives tools their
+    category for the policy."""
     authorize(principal, batch)
     prepared = rows.prepare(batch.events)
     with sessions.begin() as session:

@@ -26,7 +26,7 @@ from collector.alerts.recording import Firing, lock_groups, record_firings
 from collector.alerts.ruleset import alert_rules, group_key
 from collector.models import StoredEvent
 from collector.policy import current_policy
-from rules.catalog import Catalog, load_catalog
+from rules.catalog import Catalog
 from rules.detection_engine import GroupKey, group_of, matches
 from rules.detection_schema import DetectionRule
 
@@ -49,12 +49,6 @@ def _remember_after_commit(session: Session, keys: set[SeenKey]) -> None:
         return
     known = _seen_in(session)
     event.listen(session, "after_commit", lambda _session: known.update(keys), once=True)
-
-
-@functools.cache
-def shipped_catalog() -> Catalog:
-    """The catalog without a deployment's overlays, for callers that have no runtime catalog to pass."""
-    return load_catalog()
 
 
 def _value(row: Mapping[str, Any], name: str) -> Any:
@@ -146,7 +140,7 @@ def evaluate_new_events(
     rows: Sequence[Mapping[str, Any]],
     *,
     all_new: bool,
-    catalog: Catalog | None = None,
+    catalog: Catalog,
     now: datetime | None = None,
 ) -> int:
     """Evaluate the on-ingest rules over the rows of a batch just inserted (`all_new`: none was a duplicate);
@@ -165,7 +159,7 @@ def evaluate_new_events(
             )
         )
         candidates = [(rule, row) for rule, row in candidates if row["event_id"] in new]
-    statuses = ToolStatuses(current_policy(session), catalog or shipped_catalog())
+    statuses = ToolStatuses(current_policy(session), catalog)
     facts: dict[int, Fact] = {}
     firings: list[tuple[DetectionRule, Firing]] = []
     first_uses: dict[SeenKey, tuple[DetectionRule, Fact]] = {}

@@ -43,7 +43,9 @@ async def post_batch(
 async def deliver(batch: EventBatch, principal: Principal, runtime: Runtime, response: Response) -> IngestResponse:
     """Store a batch for a producer (a sensor, the browser gateway, an enrolled extension) and answer for it."""
     try:
-        result = await run_in_threadpool(ingest_batch, runtime.sessions, principal, batch, runtime.rows)
+        result = await run_in_threadpool(
+            ingest_batch, runtime.sessions, principal, batch, runtime.rows, runtime.catalog
+        )
     except IngestForbidden as error:
         raise ApiError(403, "forbidden_events", str(error)) from error
     if result.duplicate_batch:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,10 +13,13 @@ from sqlalchemy import event, select, update
 
 from collector.alerts import on_ingest
 from collector.alerts.recording import EVIDENCE_LIMIT
+from collector.app import create_app
 from collector.ingest import ingest_batch
-from collector.keys import Principal, authenticate
+from collector.keys import Principal, Scope, authenticate, create_key
 from collector.models import Alert, AuditEntry
+from collector.policy import SubjectKind, ToolStatus, change
 from collector.runtime import Runtime
+from collector.settings import CollectorSettings
 from events.models import EventBatch
 from tests.collector.alerts.support import alerts, evidence, findings, send, set_status
 from tests.conftest import Keys
@@ -138,7 +142,7 @@ def test_a_batch_of_usage_of_tools_already_seen_costs_no_query(
     event.listen(runtime.engine, "before_cursor_execute", count)
     try:
         with runtime.sessions() as session:
-            raised = on_ingest.evaluate_new_events(session, 0, prepared.events, all_new=True)
+            raised = on_ingest.evaluate_new_events(session, 0, prepared.events, all_new=True, catalog=runtime.catalog)
     finally:
         event.remove(runtime.engine, "before_cursor_execute", count)
     assert (raised, statements) == (0, [])
@@ -157,7 +161,7 @@ def _store_at_once(runtime: Runtime, principal: Principal, bodies: list[EventBat
     def store(body: EventBatch) -> None:
         start.wait()
         try:
-            ingest_batch(runtime.sessions, principal, body, runtime.rows)
+            ingest_batch(runtime.sessions, principal, body, runtime.rows, runtime.catalog)
         except BaseException as error:  # noqa: BLE001 - reported by the caller's assertion
             errors.append(error)
 
@@ -177,3 +181,44 @@ def test_workers_storing_a_new_tool_at_once_raise_one_first_use_alert(runtime: R
         assert _store_at_once(runtime, principal, bodies) == []
 
     assert sorted(alert.tool_id or "" for alert in alerts(runtime, FIRST_USE)) == sorted(tools)
+
+
+OVERLAY = """\
+schema: shadowscope/catalog/v1
+tools:
+  - id: acme-llm
+    name: ACME LLM
+    vendor: ACME
+    kind: api
+    category: model_hosting_and_api_gateways
+    exact: [llm.acme.internal]
+examples:
+  match: {llm.acme.internal: acme-llm}
+  no_match: [acme.internal]
+"""
+
+
+def test_tool_status_on_ingest_uses_the_deployments_catalog_overlays(tmp_path: Path, database_url: str) -> None:
+    # The deployment's own tool sits in a category the policy sanctions: no alert. Were the shipped catalog used,
+    # the tool would have no category, fall to the default (unsanctioned) and raise one.
+    overlay = tmp_path / "ours.yaml"
+    overlay.write_text(OVERLAY)
+    settings = CollectorSettings(
+        data_dir=tmp_path / "data", database_url=database_url, catalog_overlays=(overlay,), classify_content=False
+    )
+    with TestClient(create_app(settings)) as client:
+        runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        with runtime.sessions.begin() as session:
+            token = create_key(session, Scope.BROWSER, None, "gateway").token
+            change(
+                session,
+                SubjectKind.CATEGORY,
+                "model_hosting_and_api_gateways",
+                ToolStatus.SANCTIONED,
+                actor="test",
+                reason="our own gateway",
+            )
+        body = batch(labelled(["pii"], ["email_address"], tool_id="acme-llm"))
+        response = client.post("/api/v1/batches", json=body, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 201, response.text
+        assert alerts(runtime, SENSITIVE) == []
