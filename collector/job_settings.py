@@ -60,8 +60,10 @@ class SchedulerSettings(SettingsSection):
 class RetentionSettings(SettingsSection):
     """Days each kind of data is kept. A purge run deletes everything older, in chunks."""
 
+    # 13 months: the board report prices a trailing year of exposure, and the month being reported must still be
+    # whole when the report runs early in the next one. Shorter periods shrink what the exposure model sees.
     events_days: int = Field(
-        default=180,
+        default=400,
         ge=1,
         description="Events by when they occurred, with their exposures, subjects and alert evidence links; "
         "ingest batch records go once their events have.",
