@@ -38,6 +38,12 @@ class PersonFinder:
         self._engine = NlpEngineProvider(nlp_configuration=configuration).create_engine()
         nlp = self._engine.nlp["en"]  # type: ignore[attr-defined]
         nlp.select_pipes(disable=[pipe for pipe in _UNUSED_PIPES if pipe in nlp.pipe_names])
+        # The shared tok2vec feeds only the pipes that listen to it (tagger and parser in the small English model);
+        # the NER pipe embeds its own, so once its listeners are off the shared one is computed for nothing.
+        if "tok2vec" in nlp.pipe_names:
+            listeners = set(getattr(nlp.get_pipe("tok2vec"), "listening_components", ()))
+            if not listeners & set(nlp.pipe_names):
+                nlp.select_pipes(disable=[*nlp.disabled, "tok2vec"])
         self._entity_types = list(entity_types)
         self._recognizer = SpacyRecognizer(supported_entities=self._entity_types)
 

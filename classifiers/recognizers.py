@@ -31,11 +31,35 @@ class RecognizerBuildError(ValueError):
     pass
 
 
+_TrieNode = dict[str, "_TrieNode"]
+
+
+def _trie(words: list[str]) -> str:
+    """The words as one regex in trie form: at each character a single branch, a longer word tried before a
+    shorter one that ends there, so the match is the longest word at that position as an alternation ordered
+    longest first would give, but without trying each of a few hundred words at every position."""
+    root: _TrieNode = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def body(node: _TrieNode) -> str:
+        branches = [regex.escape(char) + body(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        joined = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{joined})?" if "" in node else joined
+
+    return body(root)
+
+
 def _word_alternation(words: tuple[str, ...], *, case_sensitive: bool = False) -> regex.Pattern[str]:
-    # Longest first, so "social security number" wins over "social".
-    ordered = sorted({word.strip() for word in words}, key=len, reverse=True)
-    body = "|".join(regex.escape(word) for word in ordered)
-    return regex.compile(rf"(?<!\w)(?:{body})(?!\w)", 0 if case_sensitive else regex.IGNORECASE)
+    # Case-insensitive words are folded first so that "Crohn" and "crohn's disease" share a branch and the longer
+    # one still wins.
+    folded = {word.strip() if case_sensitive else word.strip().lower() for word in words} - {""}
+    return regex.compile(rf"(?<!\w){_trie(sorted(folded))}(?!\w)", 0 if case_sensitive else regex.IGNORECASE)
 
 
 class _ContextCheck:
