@@ -157,7 +157,11 @@ def create_user(body: UserCreate, admin: AdminDep, runtime: RuntimeDep) -> UserO
 @users_router.patch(
     "/{username}",
     response_model=UserOut,
-    responses={**_ERRORS, 404: {"model": ErrorResponse, "description": "No such user."}},
+    responses={
+        **_ERRORS,
+        404: {"model": ErrorResponse, "description": "No such user."},
+        409: {"model": ErrorResponse, "description": "The last active admin cannot be demoted or disabled."},
+    },
     summary="Change a user's role, password or whether they may sign in (admin); ends their sessions",
 )
 def change_user(username: Username, body: UserChange, admin: AdminDep, runtime: RuntimeDep) -> UserOut:

@@ -136,8 +136,10 @@ def list_alerts(
     )
 
 
+# `:int` keeps /api/v1/alerts/bulk from matching the alert routes' paths: a GET there would answer 422 instead of
+# 405, and the Allow header would name GET.
 @router.get(
-    "/{alert_id}",
+    "/{alert_id:int}",
     response_model=AlertDetailOut,
     responses={**_READ_ERRORS, 404: {"model": ErrorResponse, "description": "No such alert."}},
     summary="One alert with its rule, tool facts, redacted evidence, comments and audit trail",
@@ -150,7 +152,7 @@ def get_alert(alert_id: AlertId, _reader: ReaderDep, session: ReadSessionDep, ru
 
 
 @router.post(
-    "/{alert_id}/status",
+    "/{alert_id:int}/status",
     response_model=AlertOut,
     responses=_CHANGE_ERRORS,
     summary="Move an alert along the workflow (new → triaged → escalated → resolved / dismissed; reopen)",
@@ -173,7 +175,7 @@ def change_status(alert_id: AlertId, body: StatusChange, actor: TriagerDep, runt
 
 
 @router.put(
-    "/{alert_id}/assignee",
+    "/{alert_id:int}/assignee",
     response_model=AlertOut,
     responses=_CHANGE_ERRORS,
     summary="Assign an alert to a reviewer (or `me`), or unassign it with null",
@@ -188,7 +190,7 @@ def change_assignee(alert_id: AlertId, body: AssigneeChange, actor: TriagerDep, 
 
 
 @router.post(
-    "/{alert_id}/comments",
+    "/{alert_id:int}/comments",
     status_code=201,
     response_model=CommentOut,
     responses=_CHANGE_ERRORS,

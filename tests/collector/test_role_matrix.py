@@ -147,7 +147,8 @@ _BODIES: dict[tuple[str, str], dict[str, object]] = {
 
 
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path) of every route, looking inside included routers; a mount is ("MOUNT", its path)."""
+    """(method, path) of every route (converters such as `:int` left out, as in OpenAPI), looking inside included
+    routers; a mount is ("MOUNT", its path)."""
     found: set[tuple[str, str]] = set()
     pending = list(app.routes)
     while pending:
@@ -158,7 +159,7 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
         elif isinstance(route, Mount):
             found.add(("MOUNT", route.path))
         elif isinstance(route, APIRoute | Route):
-            found |= {(method, route.path) for method in route.methods or () if method != "HEAD"}
+            found |= {(method, route.path_format) for method in route.methods or () if method != "HEAD"}
     return found
 
 

@@ -418,3 +418,12 @@ def test_a_405_allows_every_method_of_the_path(sqlite_client: TestClient, sqlite
     assert response.status_code == 405
     allowed = {method.strip() for method in response.headers["allow"].split(",")}
     assert allowed >= {method.upper() for method in SPEC["paths"][path]}, (allowed, path)
+
+
+def test_the_bulk_path_is_not_read_as_an_alert_id(sqlite_client: TestClient, sqlite_keys: FuzzKeys) -> None:
+    # Found by schemathesis: /api/v1/alerts/{alert_id} matched "bulk", so OPTIONS advertised GET and a GET got 422.
+    headers = sqlite_keys.header(sqlite_keys.admin)
+    for method in ("GET", "OPTIONS"):
+        response = sqlite_client.request(method, "/api/v1/alerts/bulk", headers=headers)
+        assert response.status_code == 405, (method, response.text)
+        assert response.headers["allow"] == "POST"
