@@ -105,97 +105,22 @@ class Measurement:
 
 def seed_alerts(engine: Engine, count: int, seed: int) -> None:
     """`count` alerts over the labelled events, with evidence, audit entries and some comments; and the reviewer."""
-    rng = random.Random(seed)
-    rules = [loaded.rule for loaded in load_detection_rules() if loaded.rule.match.labels_any]
     sessions = build_session_factory(engine)
     with sessions.begin() as session:
-        users.create(session, REVIEWER, Role.REVIEWER, PASSWORD, actor="bench")
-    with engine.connect() as connection:
-        reviewer_id = int(
-            connection.execute(text("SELECT id FROM users WHERE username = :u"), {"u": REVIEWER}).one()[0]
-        )
-        # Through the model, so the UTC column type turns SQLite's text back into aware datetimes.
-        labelled = connection.execute(
-            select(
-                EventExposure.event_id,
-                EventExposure.client,
-                EventExposure.tool_id,
-                EventExposure.occurred_at,
-                EventExposure.category,
-            )
-            .order_by(EventExposure.occurred_at)
-            .limit(count * 5)
-        ).all()
+        reviewer = users.create(session, REVIEWER, Role.REVIEWER, PASSWORD, actor="bench")
+        reviewer_id = reviewer.id
+    labelled = _labelled_events(engine, count * 5)
     if len(labelled) < count:
         raise SystemExit(f"only {len(labelled)} labelled events for {count} alerts: load more events")
-    statuses = rng.choices(list(STATUS_SHARES), weights=list(STATUS_SHARES.values()), k=count)
-    alerts: list[dict[str, Any]] = []
-    evidence: list[tuple[int, Any]] = []
-    position = 0
-    for index in range(count):
-        size = min(rng.randint(1, 5), len(labelled) - position) if position < len(labelled) else 1
-        rows = labelled[position : position + size] or [labelled[index]]
-        position += size
-        first = rows[0]
-        rule = rules[index % len(rules)]
-        status = statuses[index]
-        occurred = [row[3] for row in rows]
-        alerts.append(
-            {
-                "id": index + 1,
-                "rule_id": str(rule.id),
-                "severity": rule.level,
-                "status": status,
-                "resolution": RESOLUTION_OF.get(status),
-                "group_key": json.dumps([first[1], first[2]]),
-                "client": first[1],
-                "tool_id": first[2],
-                "source_id": None,
-                "first_seen": min(occurred),
-                "last_seen": max(occurred),
-                "event_count": len(rows),
-                "labels": sorted({str(row[4]) for row in rows}),
-                "entity_types": [],
-                "assignee_id": reviewer_id if status != "new" else None,
-                "created_at": min(occurred),
-                "updated_at": max(occurred),
-            }
-        )
-        evidence.extend((index + 1, row[0]) for row in rows)
-    audit = [
-        {
-            "occurred_at": alert["created_at"],
-            "actor": "system",
-            "action": "alert.created",
-            "subject_kind": "alert",
-            "subject_id": str(alert["id"]),
-            "from_value": None,
-            "to_value": "new",
-            "reason": None,
-        }
-        for alert in alerts
-    ] + [
-        {
-            "occurred_at": alert["updated_at"] + timedelta(hours=1),
-            "actor": f"user:{REVIEWER}",
-            "action": "alert.status",
-            "subject_kind": "alert",
-            "subject_id": str(alert["id"]),
-            "from_value": "new",
-            "to_value": alert["status"],
-            "reason": "benchmark triage",
-        }
-        for alert in alerts
-        if alert["status"] != "new"
-    ]
+    alerts, evidence = _alert_rows(labelled, count, reviewer_id, random.Random(seed))
     comments = [
         {"alert_id": alert["id"], "author_id": reviewer_id, "body": "Checked with the team lead; see ticket."}
         for alert in alerts[::10]
     ]
     with engine.begin() as connection:
         connection.execute(insert(Alert), alerts)
-        connection.execute(insert(AlertEvent), [{"alert_id": a, "event_id": e} for a, e in dict.fromkeys(evidence)])
-        connection.execute(insert(AuditEntry), audit)
+        connection.execute(insert(AlertEvent), evidence)
+        connection.execute(insert(AuditEntry), _audit_rows(alerts))
         connection.execute(insert(AlertComment), comments)
         if engine.dialect.name == "postgresql":
             # Rows were inserted with explicit ids: move the sequence past them, as the collector would have.
@@ -205,6 +130,94 @@ def seed_alerts(engine: Engine, count: int, seed: int) -> None:
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
+
+
+def _labelled_events(engine: Engine, limit: int) -> list[Any]:
+    # Through the model, so the UTC column type turns SQLite's text back into aware datetimes.
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(
+                    EventExposure.event_id,
+                    EventExposure.client,
+                    EventExposure.tool_id,
+                    EventExposure.occurred_at,
+                    EventExposure.category,
+                )
+                .order_by(EventExposure.occurred_at)
+                .limit(limit)
+            )
+        )
+
+
+def _alert_rows(
+    labelled: Sequence[Any], count: int, reviewer_id: int, rng: random.Random
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Alert rows over consecutive labelled events (1 to 5 each), and their evidence links."""
+    rules = [loaded.rule for loaded in load_detection_rules() if loaded.rule.match.labels_any]
+    statuses = rng.choices(list(STATUS_SHARES), weights=list(STATUS_SHARES.values()), k=count)
+    alerts: list[dict[str, Any]] = []
+    evidence: dict[tuple[int, Any], None] = {}  # an event has several categories: one link each
+    position = 0
+    for index, status in enumerate(statuses):
+        rows = labelled[position : position + rng.randint(1, 5)] or [labelled[index]]
+        position += len(rows)
+        first, rule = rows[0], rules[index % len(rules)]
+        occurred = [row.occurred_at for row in rows]
+        alerts.append(
+            {
+                "id": index + 1,
+                "rule_id": str(rule.id),
+                "severity": rule.level,
+                "status": status,
+                "resolution": RESOLUTION_OF.get(status),
+                "group_key": json.dumps({"client": first.client, "tool_id": first.tool_id}, separators=(",", ":")),
+                "client": first.client,
+                "tool_id": first.tool_id,
+                "source_id": None,
+                "first_seen": min(occurred),
+                "last_seen": max(occurred),
+                "event_count": len(rows),
+                "labels": sorted({str(row.category) for row in rows}),
+                "entity_types": [],
+                "assignee_id": reviewer_id if status != "new" else None,
+                "created_at": min(occurred),
+                "updated_at": max(occurred),
+            }
+        )
+        evidence.update(dict.fromkeys((index + 1, row.event_id) for row in rows))
+    return alerts, [{"alert_id": alert_id, "event_id": event_id} for alert_id, event_id in evidence]
+
+
+def _audit_rows(alerts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A creation entry per alert, and the reviewer's status change for those no longer new."""
+    entries = []
+    for alert in alerts:
+        common = {"subject_kind": "alert", "subject_id": str(alert["id"])}
+        entries.append(
+            {
+                **common,
+                "occurred_at": alert["created_at"],
+                "actor": "system",
+                "action": "alert.created",
+                "from_value": None,
+                "to_value": alert["severity"],
+                "reason": None,
+            }
+        )
+        if alert["status"] != "new":
+            entries.append(
+                {
+                    **common,
+                    "occurred_at": alert["updated_at"] + timedelta(hours=1),
+                    "actor": f"user:{REVIEWER}",
+                    "action": "alert.status",
+                    "from_value": "new",
+                    "to_value": alert["status"],
+                    "reason": "benchmark triage",
+                }
+            )
+    return entries
 
 
 # ---------------------------------------------------------------------------------------------------- pages
