@@ -9,14 +9,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from collector.deps import AdminDep, ReadSessionDep, RuntimeDep, require_scope
 from collector.enrolment import EnrolmentRefused, create_enrolment_token, enrol_device, list_devices, revoke_device
 from collector.errors import ApiError, ErrorResponse
 from collector.keys import ApiKeyError, Principal, Scope
+from collector.producer_health import HeartbeatForbidden, record_heartbeat
+from collector.routes.heartbeats import HeartbeatReceipt
 from collector.routes.ingest import deliver
+from collector.runtime import Runtime
 from collector.schemas import IngestResponse
+from events.heartbeat import Heartbeat
 from events.models import EventBatch, PasteEvent, PromptEvent
 from extension_api.policy_document import build_policy
 from extension_api.rate_limit import RateLimiter
@@ -72,13 +77,23 @@ def policy(_: DeviceDep, runtime: RuntimeDep, session: ReadSessionDep) -> Extens
     return build_policy(session, runtime)
 
 
-def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter | None = getattr(request.app.state, "extension_limiter", None)
+def _limiter(request: Request, name: str = "extension_limiter") -> RateLimiter:
+    """The app's per-device token buckets of one kind: telemetry and heartbeats have their own, at the same rate."""
+    limiter: RateLimiter | None = getattr(request.app.state, name, None)
     if limiter is None:
         runtime = request.app.state.runtime
         limiter = RateLimiter(runtime.settings.extension_batches_per_minute)
-        request.app.state.extension_limiter = limiter
+        setattr(request.app.state, name, limiter)
     return limiter
+
+
+def _rate_limited(wait: float, what: str) -> ApiError:
+    return ApiError(
+        429,
+        "rate_limited",
+        f"too many {what} from this device; retry in {wait:.0f} s",
+        headers={"Retry-After": str(max(int(wait + 0.999), 1))},
+    )
 
 
 @router.post(
@@ -103,12 +118,7 @@ async def telemetry(
 ) -> IngestResponse:
     wait = _limiter(request).acquire(device.key_id)
     if wait > 0:
-        raise ApiError(
-            429,
-            "rate_limited",
-            f"too many batches from this device; retry in {wait:.0f} s",
-            headers={"Retry-After": str(max(int(wait + 0.999), 1))},
-        )
+        raise _rate_limited(wait, "batches")
     if not runtime.settings.extension_send_text:
         for index, event in enumerate(batch.events):
             if isinstance(event, PromptEvent | PasteEvent) and event.text is not None:
@@ -118,6 +128,74 @@ async def telemetry(
                     f"events[{index}].text: this organisation keeps prompt text on the device; send findings",
                 )
     return await deliver(batch, device, runtime, response)
+
+
+_HEARTBEAT_EXAMPLE = {
+    "producer_id": "dev-laptop-0142-9f3a1c2e",
+    "kind": "extension",
+    "version": "0.1.0",
+    "sent_at": "2025-06-02T09:15:00Z",
+    "spool_batches": 2,
+    "spool_bytes": 48213,
+    "oldest_spooled_at": "2025-06-02T08:57:41Z",
+    "dropped_for_space": 0,
+    "rejected": 0,
+    "events": 181,
+}
+
+
+def _record_heartbeat(runtime: Runtime, device: Principal, heartbeat: Heartbeat) -> HeartbeatReceipt:
+    received_at = datetime.now(UTC)
+    with runtime.sessions.begin() as session:
+        current = record_heartbeat(session, device, heartbeat, received_at)
+    return HeartbeatReceipt(
+        kind=heartbeat.kind, producer_id=heartbeat.producer_id, received_at=received_at, current=current
+    )
+
+
+@router.post(
+    "/heartbeat",
+    status_code=200,
+    response_model=HeartbeatReceipt,
+    responses=_errors(
+        _400="The body is not valid JSON.",
+        _401="No device credential, or an unknown or revoked one.",
+        _403="Not a device credential, or a heartbeat for another device or of another kind than `extension`.",
+        _413="The body is larger than the collector accepts.",
+        _422="The heartbeat does not match the contract (events/heartbeat.py).",
+        _429="Too many heartbeats from this device; retry after the Retry-After seconds.",
+    ),
+    summary="Report this device's health: queue backlog and counters (the newest heartbeat per device is kept)",
+)
+async def heartbeat(
+    body: Annotated[
+        Heartbeat,
+        Body(
+            openapi_examples={
+                "backlog": {
+                    "summary": "Two batches waiting since the collector was last reachable",
+                    "value": _HEARTBEAT_EXAMPLE,
+                },
+                "empty": {
+                    "summary": "Nothing waiting",
+                    "value": {**_HEARTBEAT_EXAMPLE, "spool_batches": 0, "spool_bytes": 0, "oldest_spooled_at": None},
+                },
+            }
+        ),
+    ],
+    device: DeviceDep,
+    runtime: RuntimeDep,
+    request: Request,
+) -> HeartbeatReceipt:
+    """The same heartbeat as `POST /api/v1/heartbeats`, for the extension that only knows `/ext/v1`: a device
+    credential, for its own device id, with `kind: extension`."""
+    wait = _limiter(request, "extension_heartbeat_limiter").acquire(device.key_id)
+    if wait > 0:
+        raise _rate_limited(wait, "heartbeats")
+    try:
+        return await run_in_threadpool(_record_heartbeat, runtime, device, body)
+    except HeartbeatForbidden as error:
+        raise ApiError(403, "forbidden_heartbeat", str(error)) from error
 
 
 @admin_router.post(

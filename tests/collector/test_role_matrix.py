@@ -92,6 +92,7 @@ ACCESS: dict[tuple[str, str], frozenset[Caller]] = {
     ("POST", "/api/v1/heartbeats"): HEARTBEAT_SENDERS,
     ("GET", "/ext/v1/policy"): DEVICES,
     ("POST", "/ext/v1/telemetry"): DEVICES,
+    ("POST", "/ext/v1/heartbeat"): DEVICES,
     # Reading.
     ("GET", "/api/v1/events"): READERS,
     ("GET", "/api/v1/usage"): READERS,
