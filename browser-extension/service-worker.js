@@ -1,7 +1,8 @@
 // ShadowScope service worker: enrols this browser with the collector, keeps the policy, and delivers the events
 // the content script records. Everything that must survive the worker being stopped (the device credential, the
 // policy, the event queue, the batch in flight, the retry schedule) lives in chrome.storage.local; sending is
-// driven by new events and by chrome.alarms, so a restarted worker picks up where the last one stopped.
+// driven by new events and by chrome.alarms, so a restarted worker picks up where the last one stopped. A heartbeat
+// (POST /ext/v1/heartbeat) tells the collector every few minutes that this browser is alive and what it holds back.
 "use strict";
 
 importScripts("detect.js");
@@ -13,6 +14,9 @@ const POLICY_REFRESH_MS = 10 * 60 * 1000;
 const BACKOFF_BASE_MS = 2000;
 const BACKOFF_MAX_MS = 15 * 60 * 1000;
 const READY_WAIT_MS = 8000;
+const HEARTBEAT_DEFAULT_MINUTES = 5;
+const HEARTBEAT_MIN_MINUTES = 1;
+const HEARTBEAT_MAX_MINUTES = 24 * 60;
 const VERSION = chrome.runtime.getManifest().version;
 
 // --- storage, one writer at a time -------------------------------------------------------------------------
@@ -46,8 +50,16 @@ async function readConfig() {
     enrolment_token: pick("enrolment_token"),
     device_name: pick("device_name"),
     user: pick("user"),
+    heartbeat_minutes: heartbeatMinutes(pick("heartbeat_minutes")),
     source: managed.collector_url ? "managed" : config.collector_url ? "local" : "none",
   };
+}
+
+/** The heartbeat interval in whole minutes: the setting when it is a number in range, else the default. */
+function heartbeatMinutes(value) {
+  const minutes = Math.round(Number(value));
+  if (!value || !Number.isFinite(minutes)) return HEARTBEAT_DEFAULT_MINUTES;
+  return Math.min(HEARTBEAT_MAX_MINUTES, Math.max(HEARTBEAT_MIN_MINUTES, minutes));
 }
 
 // --- collector API -----------------------------------------------------------------------------------------
@@ -106,6 +118,7 @@ async function enrol(config) {
     };
     await save({ device: enrolled, policy: null });
     await setStatus({ enrolled: true, last_error: null });
+    sendHeartbeat(); // the collector lists the device at once, with its version; not awaited, failures only logged
     return enrolled;
   } catch (error) {
     if (error instanceof HttpError && error.status === 401) await save({ enrol_refused: config.enrolment_token });
@@ -255,10 +268,14 @@ async function record(message) {
   const event = await buildEvent(message, policy, device, config);
   if (!event) return { queued: false, reason: "unknown kind" };
   await locked(async () => {
-    const { queue = [] } = await load("queue");
-    queue.push(event);
+    const { queue = [], health = {} } = await load(["queue", "health"]);
+    // queued_at is the queue's own bookkeeping (the heartbeat's oldest_spooled_at); it is removed before sending.
+    queue.push({ ...event, queued_at: new Date().toISOString() });
     const dropped = Math.max(0, queue.length - MAX_QUEUE);
-    await save({ queue: dropped ? queue.slice(dropped) : queue });
+    await save({
+      queue: dropped ? queue.slice(dropped) : queue,
+      health: { ...health, events: (health.events || 0) + 1, dropped_events: (health.dropped_events || 0) + dropped },
+    });
   });
   scheduleFlush(0);
   return { queued: true, event_id: event.event_id };
@@ -300,7 +317,12 @@ async function deliver() {
       if (inflight) return inflight;
       if (queue.length === 0) return null;
       // The batch id is fixed before the first attempt: a retry after a lost answer is recognised as the same batch.
-      const next = { batch_id: crypto.randomUUID(), events: queue.slice(0, MAX_BATCH) };
+      const taken = queue.slice(0, MAX_BATCH);
+      const next = {
+        batch_id: crypto.randomUUID(),
+        queued_at: oldestQueuedAt(taken),
+        events: taken.map(({ queued_at, ...event }) => event),
+      };
       await save({ inflight: next, queue: queue.slice(MAX_BATCH) });
       return next;
     });
@@ -323,7 +345,10 @@ async function deliver() {
       }
       if (status === 400 || status === 403 || status === 413 || status === 422) {
         // The collector will never accept this batch as it is: drop it rather than block everything behind it.
-        await save({ inflight: null, retry: {} });
+        await locked(async () => {
+          const { health = {} } = await load("health");
+          await save({ inflight: null, retry: {}, health: { ...health, rejected: (health.rejected || 0) + 1 } });
+        });
         await setStatus({ last_error: `telemetry refused (${status}): ${error.message}`, dropped_batch: batch.batch_id });
         continue;
       }
@@ -338,6 +363,81 @@ async function deliver() {
       return "retrying";
     }
   }
+}
+
+// --- heartbeat ---------------------------------------------------------------------------------------------
+// Mirrors the sensor's (sensor/heartbeat.py): a snapshot of what this browser holds back, never queued or retried,
+// because only the newest matters. The counters live in storage, so they survive the worker being stopped; they
+// start again from zero when the browser starts or the extension is installed or updated (the producer restarts).
+
+/** When the oldest of these queued events was queued (older entries without a stamp: when it happened). */
+function oldestQueuedAt(events) {
+  let oldest = null;
+  for (const event of events) {
+    const at = event.queued_at || event.occurred_at;
+    if (at && (!oldest || Date.parse(at) < Date.parse(oldest))) oldest = at;
+  }
+  return oldest;
+}
+
+/** The heartbeat body of events/heartbeat.py: backlog from the queue and the batch in flight, counters, no content. */
+async function heartbeatBody(device) {
+  const { queue = [], inflight = null, health = {} } = await load(["queue", "inflight", "health"]);
+  const sentAt = new Date();
+  const spoolBatches = (inflight ? 1 : 0) + Math.ceil(queue.length / MAX_BATCH);
+  // Approximate size: the JSON the waiting events will be sent as (characters, which is bytes for ASCII).
+  const spoolBytes = (inflight ? JSON.stringify(inflight.events).length : 0) + (queue.length ? JSON.stringify(queue).length : 0);
+  const stamps = [inflight && (inflight.queued_at || oldestQueuedAt(inflight.events)), oldestQueuedAt(queue.slice(0, 1))];
+  let oldest = null;
+  for (const at of stamps) if (at && (!oldest || Date.parse(at) < oldest)) oldest = Date.parse(at);
+  if (oldest !== null) oldest = Math.min(oldest, sentAt.getTime()); // never after sent_at, whatever a stamp says
+  return {
+    producer_id: device.device_id,
+    kind: "extension",
+    version: VERSION,
+    sent_at: sentAt.toISOString(),
+    spool_batches: spoolBatches,
+    spool_bytes: spoolBytes,
+    oldest_spooled_at: spoolBatches > 0 && oldest !== null ? new Date(oldest).toISOString() : null,
+    // The queue drops events, not batches: count them as the batches of MAX_BATCH they would have filled.
+    dropped_for_space: Math.ceil((health.dropped_events || 0) / MAX_BATCH),
+    rejected: health.rejected || 0,
+    events: health.events || 0,
+  };
+}
+
+/** Send one heartbeat now with the device credential. Never throws, never queues: a failure is logged and the next
+ *  beat replaces it. Returns what was sent and the collector's receipt or error, for debugging and the test. */
+async function sendHeartbeat() {
+  const { device } = await load("device");
+  if (!device || device.revoked) return { sent: null, error: "not enrolled" };
+  const body = await heartbeatBody(device);
+  try {
+    const receipt = await call(`${device.collector_url}/ext/v1/heartbeat`, {
+      method: "POST",
+      credential: device.credential,
+      body,
+    });
+    await setStatus({ last_heartbeat_at: body.sent_at });
+    return { sent: body, receipt };
+  } catch (error) {
+    console.warn("ShadowScope: heartbeat not delivered:", error.message);
+    return { sent: body, error: error.message };
+  }
+}
+
+/** Keep the periodic heartbeat alarm at the configured interval. An existing alarm with the right period is left
+ *  alone: re-creating it on every worker start would push the next beat back each time the worker wakes. */
+async function scheduleHeartbeat(config) {
+  const minutes = (config || (await readConfig())).heartbeat_minutes;
+  const existing = await chrome.alarms.get("heartbeat");
+  if (existing && existing.periodInMinutes === minutes) return minutes;
+  await chrome.alarms.create("heartbeat", { delayInMinutes: minutes, periodInMinutes: minutes });
+  return minutes;
+}
+
+async function resetHealthCounters() {
+  await locked(() => save({ health: { since: new Date().toISOString(), events: 0, dropped_events: 0, rejected: 0 } }));
 }
 
 // --- messages from the content script and the options page ------------------------------------------------
@@ -384,14 +484,18 @@ chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
 });
 
 // --- lifecycle ---------------------------------------------------------------------------------------------
-chrome.alarms.onAlarm.addListener((alarm) => {
-  if (alarm.name === "flush") flush();
-  if (alarm.name === "tick") ensureReady().then(() => flush());
-});
+function onAlarm(alarm) {
+  if (alarm.name === "flush") return flush();
+  if (alarm.name === "tick") return ensureReady().then(() => flush());
+  if (alarm.name === "heartbeat") return sendHeartbeat();
+  return Promise.resolve(null);
+}
+chrome.alarms.onAlarm.addListener(onAlarm);
 
 chrome.storage.onChanged.addListener((changes, area) => {
   if ((area === "local" && changes.config) || (area === "managed" && Object.keys(changes).length)) {
     ensureReady(true).then(() => flush());
+    scheduleHeartbeat().catch((error) => console.warn("ShadowScope: heartbeat alarm:", error.message));
   }
 });
 
@@ -401,12 +505,25 @@ function start() {
     chrome.storage.local.setAccessLevel({ accessLevel: "TRUSTED_CONTEXTS" }).catch(() => {});
   }
   chrome.alarms.create("tick", { periodInMinutes: 1 });
+  scheduleHeartbeat().catch((error) => console.warn("ShadowScope: heartbeat alarm:", error.message));
   ensureReady().then(() => flush());
 }
 
-chrome.runtime.onInstalled.addListener(start);
-chrome.runtime.onStartup.addListener(start);
+// The browser started or the extension was installed or updated: the producer's counters start again.
+chrome.runtime.onInstalled.addListener(() => resetHealthCounters().then(start));
+chrome.runtime.onStartup.addListener(() => resetHealthCounters().then(start));
 start();
 
 // For the end-to-end test and for debugging from the worker's console.
-self.shadowscope = { ensureReady, refreshPolicy, flush, record, readConfig, toolForHost };
+self.shadowscope = {
+  ensureReady,
+  refreshPolicy,
+  flush,
+  record,
+  readConfig,
+  toolForHost,
+  onAlarm,
+  sendHeartbeat,
+  heartbeatBody,
+  scheduleHeartbeat,
+};

@@ -1,6 +1,6 @@
 "use strict";
 
-const FIELDS = ["collector_url", "enrolment_token", "device_name"];
+const FIELDS = ["collector_url", "enrolment_token", "device_name", "heartbeat_minutes"];
 
 async function show() {
   const answer = await chrome.runtime.sendMessage({ type: "status" });

@@ -5,7 +5,9 @@ Scenarios: a prompt with a (fake) SSN typed and pasted into a tolerated ChatGPT 
 and stored as a prompt labelled pii from the extension's findings, with no raw text anywhere in the database; the
 same data on an unsanctioned Claude is blocked before it leaves the page and the block is recorded; a financial
 prompt that needs a reason goes through once the person gives one, and the reason is in the stored verdict.
-Screenshots of the dialogs and the banner go to out/extension-e2e/.
+Screenshots of the dialogs and the banner go to out/extension-e2e/. Health: the extension's heartbeat lists the
+device in the collector's producer list right after enrolment, and reports the backlog it holds while the
+collector is out of reach.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +27,11 @@ import httpx
 import pytest
 
 from collector.keys import Scope, create_key
+from collector.producer_health import LagSource, ProducerHealth, Status, list_producers
 from collector.settings import load_settings
+from events.heartbeat import ProducerKind
 from shadowscope.database import open_sessions
-from shadowscope.local_collector import LocalCollector
+from shadowscope.local_collector import LocalCollector, free_port
 from tests.extension.imitation import ImitationServer
 
 if TYPE_CHECKING:
@@ -80,6 +85,18 @@ class Setup:
 
     def flush(self) -> None:
         self.worker.evaluate("() => self.shadowscope.flush()")
+
+    def producer(self) -> ProducerHealth | None:
+        """This device as the console's "sensors and devices" page lists it (None until it is known)."""
+        with open_sessions(load_settings(data_dir=self.collector.data_dir)) as sessions, sessions() as session:
+            for producer in list_producers(session, datetime.now(UTC)):
+                if producer.kind is ProducerKind.EXTENSION and producer.producer_id == self.device_id:
+                    return producer
+        return None
+
+    def storage(self, *keys: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.worker.evaluate("(keys) => chrome.storage.local.get(keys)", list(keys))
+        return found
 
     def open(self, host: str) -> Page:
         page = self.context.new_page()
@@ -288,3 +305,111 @@ def test_no_prompt_text_in_the_database(setup: Setup) -> None:
         assert secret.encode() not in stored, f"{secret!r} is stored by the collector"
     everything = json.dumps(setup.events("openai-chatgpt", "prompt"))
     assert SSN not in everything
+
+
+MANIFEST_VERSION = json.loads((EXTENSION / "manifest.json").read_text(encoding="utf-8"))["version"]
+
+
+def test_after_enrolment_the_device_is_listed_with_its_version(setup: Setup) -> None:
+    """The heartbeat sent right after enrolment: the collector knows the device's version before any event."""
+    listed = wait_for(
+        "the enrolment heartbeat in the collector",
+        lambda: (found := setup.producer()) and found.heartbeat_sent_at is not None and found,
+    )
+    assert listed.version == MANIFEST_VERSION
+    assert listed.spool_batches is not None  # a heartbeat arrived: the backlog is known, not None
+    assert listed.status is Status.OK
+    alarm = setup.worker.evaluate("() => chrome.alarms.get('heartbeat')")
+    assert alarm["periodInMinutes"] == 5  # the default interval
+
+
+def test_the_heartbeat_interval_follows_the_setting(setup: Setup) -> None:
+    config = setup.storage("config")["config"]
+    setup.worker.evaluate("(config) => chrome.storage.local.set({config})", {**config, "heartbeat_minutes": "7"})
+    try:
+        wait_for(
+            "the heartbeat alarm at 7 minutes",
+            lambda: (setup.worker.evaluate("() => chrome.alarms.get('heartbeat')") or {}).get("periodInMinutes") == 7,
+        )
+    finally:
+        setup.worker.evaluate("(config) => chrome.storage.local.set({config})", config)
+    wait_for(
+        "the heartbeat alarm back at 5 minutes",
+        lambda: (setup.worker.evaluate("() => chrome.alarms.get('heartbeat')") or {}).get("periodInMinutes") == 5,
+    )
+
+
+def test_a_backlog_held_while_the_collector_is_unreachable_is_reported(setup: Setup) -> None:
+    """Telemetry fails for real (the collector's address points at a closed port), the worker keeps the batch, and
+    the next heartbeat, once the collector is back, reports it; after delivery the backlog is reported empty."""
+    saved = setup.storage("device", "config")
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    setup.worker.evaluate(
+        "([device, config]) => chrome.storage.local.set({device, config})",
+        [{**saved["device"], "collector_url": unreachable}, {**saved["config"], "collector_url": unreachable}],
+    )
+    try:
+        for _ in range(3):
+            answer = setup.worker.evaluate(
+                "() => self.shadowscope.record({type: 'record', kind: 'visit', host: 'chatgpt.com',"
+                " tool_id: 'openai-chatgpt'})"
+            )
+            assert answer["queued"] is True, answer
+        setup.flush()
+        failed = wait_for(
+            "a failed delivery that keeps the batch",
+            lambda: (
+                (state := setup.storage("inflight", "retry"))
+                and state.get("inflight")
+                and (state.get("retry") or {}).get("failures")
+                and state
+            ),
+        )
+        # Hold the worker's next retry, so the backlog is still there when the heartbeat looks at it.
+        setup.worker.evaluate(
+            "(retry) => chrome.storage.local.set({retry: {...retry, next_at: Date.now() + 600000}})", failed["retry"]
+        )
+    finally:
+        setup.worker.evaluate(
+            "([device, config]) => chrome.storage.local.set({device, config})",
+            [
+                saved["device"],
+                saved["config"],
+            ],
+        )
+
+    beat = setup.worker.evaluate("() => self.shadowscope.onAlarm({name: 'heartbeat'})")
+    assert "receipt" in beat, beat
+    assert beat["receipt"]["current"] is True
+    sent = beat["sent"]
+    assert sent["spool_batches"] >= 1
+    assert sent["spool_bytes"] > 0
+    assert sent["oldest_spooled_at"] is not None
+    assert sent["events"] >= 3
+    assert set(sent) <= {
+        "producer_id", "kind", "version", "sent_at", "spool_batches", "spool_bytes", "oldest_spooled_at",
+        "dropped_for_space", "rejected", "events",
+    }  # fmt: skip
+    listed = setup.producer()
+    assert listed is not None
+    assert listed.spool_batches == sent["spool_batches"]
+    assert listed.oldest_spooled_at is not None
+    assert listed.oldest_spooled_at <= datetime.fromisoformat(sent["sent_at"])
+    assert listed.lag_source is LagSource.SPOOL
+    assert listed.version == MANIFEST_VERSION
+
+    # The collector is reachable again: release the retry, deliver, and the next heartbeat reports nothing waiting.
+    setup.worker.evaluate("() => chrome.storage.local.set({retry: {}})")
+    wait_for(
+        "the backlog to be delivered",
+        lambda: (
+            (setup.flush(), state := setup.storage("inflight", "queue"))
+            and not state.get("inflight")
+            and not state.get("queue")
+        ),
+    )
+    after = setup.worker.evaluate("() => self.shadowscope.sendHeartbeat()")
+    assert "receipt" in after, after
+    listed = setup.producer()
+    assert listed is not None
+    assert (listed.spool_batches, listed.oldest_spooled_at) == (0, None)
