@@ -400,14 +400,13 @@ def test_a_backlog_held_while_the_collector_is_unreachable_is_reported(setup: Se
 
     # The collector is reachable again: release the retry, deliver, and the next heartbeat reports nothing waiting.
     setup.worker.evaluate("() => chrome.storage.local.set({retry: {}})")
-    wait_for(
-        "the backlog to be delivered",
-        lambda: (
-            (setup.flush(), state := setup.storage("inflight", "queue"))
-            and not state.get("inflight")
-            and not state.get("queue")
-        ),
-    )
+
+    def delivered() -> bool:
+        setup.flush()
+        state = setup.storage("inflight", "queue")
+        return not state.get("inflight") and not state.get("queue")
+
+    wait_for("the backlog to be delivered", delivered)
     after = setup.worker.evaluate("() => self.shadowscope.sendHeartbeat()")
     assert "receipt" in after, after
     listed = setup.producer()
