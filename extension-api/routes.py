@@ -10,16 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from collector.deps import AdminDep, ReadSessionDep, RuntimeDep, require_scope
 from collector.enrolment import EnrolmentRefused, create_enrolment_token, enrol_device, list_devices, revoke_device
 from collector.errors import ApiError, ErrorResponse
 from collector.keys import ApiKeyError, Principal, Scope
-from collector.producer_health import HeartbeatForbidden, record_heartbeat
-from collector.routes.heartbeats import HeartbeatReceipt
+from collector.routes.heartbeats import HeartbeatReceipt, deliver_heartbeat
 from collector.routes.ingest import deliver
-from collector.runtime import Runtime
 from collector.schemas import IngestResponse
 from events.heartbeat import Heartbeat
 from events.models import EventBatch, PasteEvent, PromptEvent
@@ -144,15 +141,6 @@ _HEARTBEAT_EXAMPLE = {
 }
 
 
-def _record_heartbeat(runtime: Runtime, device: Principal, heartbeat: Heartbeat) -> HeartbeatReceipt:
-    received_at = datetime.now(UTC)
-    with runtime.sessions.begin() as session:
-        current = record_heartbeat(session, device, heartbeat, received_at)
-    return HeartbeatReceipt(
-        kind=heartbeat.kind, producer_id=heartbeat.producer_id, received_at=received_at, current=current
-    )
-
-
 @router.post(
     "/heartbeat",
     status_code=200,
@@ -192,10 +180,7 @@ async def heartbeat(
     wait = _limiter(request, "extension_heartbeat_limiter").acquire(device.key_id)
     if wait > 0:
         raise _rate_limited(wait, "heartbeats")
-    try:
-        return await run_in_threadpool(_record_heartbeat, runtime, device, body)
-    except HeartbeatForbidden as error:
-        raise ApiError(403, "forbidden_heartbeat", str(error)) from error
+    return await deliver_heartbeat(body, device, runtime)
 
 
 @admin_router.post(

@@ -56,6 +56,11 @@ def _record(runtime: Runtime, principal: Principal, heartbeat: Heartbeat) -> Hea
     summary="Report a producer's health (the newest heartbeat per producer is kept)",
 )
 async def post_heartbeat(heartbeat: Heartbeat, principal: HeartbeatSenderDep, runtime: RuntimeDep) -> HeartbeatReceipt:
+    return await deliver_heartbeat(heartbeat, principal, runtime)
+
+
+async def deliver_heartbeat(heartbeat: Heartbeat, principal: Principal, runtime: Runtime) -> HeartbeatReceipt:
+    """Keep a producer's heartbeat and answer for it (here, and for the extension API's /ext/v1/heartbeat)."""
     try:
         return await run_in_threadpool(_record, runtime, principal, heartbeat)
     except HeartbeatForbidden as error:
