@@ -11,15 +11,16 @@ from __future__ import annotations
 import os
 import ssl
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 
 import httpx
 
 from collector.alert_delivery import AlertNotice, RetryPolicy, SmtpDeliverer, SyslogDeliverer, WebhookDeliverer
 from collector.job_settings import (
     DeliverySettings,
+    Destination,
     EmailDestinationSettings,
     Level,
     SecretSource,
@@ -34,18 +35,18 @@ class DestinationError(ValueError):
     """A destination cannot be built from its settings; the message says which and why, without any secret."""
 
 
-class Channel(Protocol):
+class Channel(ABC):
     """A configured destination: sends one notice once, raising DeliveryFailed when the receiver did not take it."""
 
-    @property
-    def name(self) -> str: ...
+    def __init__(self, settings: Destination) -> None:
+        self.name: str = settings.name
+        self.min_severity: Level = settings.min_severity
 
-    @property
-    def min_severity(self) -> Level: ...
-
+    @abstractmethod
     def send(self, notice: AlertNotice, delivery_id: uuid.UUID) -> None: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:  # noqa: B027 - a hook: only channels that keep a connection override it
+        """Release what the channel holds open (nothing, for those that connect per message)."""
 
 
 def read_secret(source: SecretSource, what: str) -> str:
@@ -75,23 +76,15 @@ def tls_context(ca_file: Path | None, what: str) -> ssl.SSLContext:
         raise DestinationError(f"{what}: cannot load CA file {ca_file}: {error}") from error
 
 
-class WebhookChannel:
+class WebhookChannel(Channel):
     def __init__(self, settings: WebhookDestinationSettings) -> None:
+        super().__init__(settings)
         what = f"webhook destination {settings.name!r}"
         secret = read_secret(settings.secret, what)
         verify: ssl.SSLContext | bool = tls_context(settings.ca_file, what) if settings.ca_file else True
         # No redirects: a 3xx would re-send the signed body to a host nobody configured.
         client = httpx.Client(timeout=settings.timeout_seconds, follow_redirects=False, verify=verify)
         self._deliverer = WebhookDeliverer(settings.url, secret, name=settings.name, policy=ONE_ATTEMPT, client=client)
-        self._settings = settings
-
-    @property
-    def name(self) -> str:
-        return self._settings.name
-
-    @property
-    def min_severity(self) -> Level:
-        return self._settings.min_severity
 
     def send(self, notice: AlertNotice, delivery_id: uuid.UUID) -> None:
         # The outbox row's id: a receiver sees the same X-ShadowScope-Delivery on every retry and can drop repeats.
@@ -101,8 +94,9 @@ class WebhookChannel:
         self._deliverer.close()
 
 
-class SyslogChannel:
+class SyslogChannel(Channel):
     def __init__(self, settings: SyslogDestinationSettings) -> None:
+        super().__init__(settings)
         what = f"syslog destination {settings.name!r}"
         context = tls_context(settings.ca_file, what) if settings.transport == "tls" else None
         self._deliverer = SyslogDeliverer(
@@ -116,39 +110,20 @@ class SyslogChannel:
             timeout_s=settings.timeout_seconds,
             policy=ONE_ATTEMPT,
         )
-        self._settings = settings
-
-    @property
-    def name(self) -> str:
-        return self._settings.name
-
-    @property
-    def min_severity(self) -> Level:
-        return self._settings.min_severity
 
     def send(self, notice: AlertNotice, delivery_id: uuid.UUID) -> None:
         self._deliverer.deliver(notice)
 
-    def close(self) -> None:
-        """Nothing held open: the deliverer connects per message."""
 
-
-class EmailChannel:
+class EmailChannel(Channel):
     def __init__(self, settings: EmailDestinationSettings) -> None:
+        super().__init__(settings)
         what = f"email destination {settings.name!r}"
         self._password = read_secret(settings.password, what) if settings.password is not None else None
         self._context = tls_context(settings.ca_file, what) if settings.security != "none" else None
         self._settings = settings
         # Message-IDs are <delivery id@sender's domain>: a retry is recognisably the same message.
         self._domain = settings.sender.rpartition("@")[2] or "shadowscope.invalid"
-
-    @property
-    def name(self) -> str:
-        return self._settings.name
-
-    @property
-    def min_severity(self) -> Level:
-        return self._settings.min_severity
 
     def send(self, notice: AlertNotice, delivery_id: uuid.UUID) -> None:
         settings = self._settings
@@ -167,9 +142,6 @@ class EmailChannel:
             policy=ONE_ATTEMPT,
             make_message_id=lambda: f"<{delivery_id}@{self._domain}>",
         ).deliver(notice)
-
-    def close(self) -> None:
-        """Nothing held open: the deliverer connects per message."""
 
 
 def build_channels(settings: DeliverySettings) -> list[Channel]:
