@@ -7,6 +7,7 @@ same transaction as the change itself, so the log and the state can never disagr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -43,20 +44,27 @@ def record(
     return entry
 
 
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    subject_kinds: tuple[str, ...] = ()  # empty: every kind
+    subject_id: str | None = None
+    actor: str | None = None
+    action: str | None = None
+
+
 def entries(
-    session: Session,
-    *,
-    subject_kind: str | None = None,
-    subject_id: str | int | None = None,
-    limit: int = 100,
-    before: int | None = None,
+    session: Session, where: AuditFilter = AuditFilter(), *, limit: int = 100, before: int | None = None
 ) -> Sequence[AuditEntry]:
     """Newest first; `before` pages back by entry id."""
     query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if subject_kind is not None:
-        query = query.where(AuditEntry.subject_kind == subject_kind)
-    if subject_id is not None:
-        query = query.where(AuditEntry.subject_id == str(subject_id))
+    if where.subject_kinds:
+        query = query.where(AuditEntry.subject_kind.in_(where.subject_kinds))
+    if where.subject_id is not None:
+        query = query.where(AuditEntry.subject_id == where.subject_id)
+    if where.actor is not None:
+        query = query.where(AuditEntry.actor == where.actor)
+    if where.action is not None:
+        query = query.where(AuditEntry.action == where.action)
     if before is not None:
         query = query.where(AuditEntry.id < before)
     return session.scalars(query).all()

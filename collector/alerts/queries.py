@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from collector import audit
+from collector.audit import AuditFilter
 from collector.models import Alert, AlertComment, AlertEvent, AuditEntry, StoredEvent, User
 from collector.policy import current_policy
 from collector.triage import Status
@@ -35,6 +36,7 @@ ME = "me"
 EVIDENCE_LIMIT = 50
 # An alert's audit trail shown with its detail; older entries are in GET /api/v1/audit.
 AUDIT_TRAIL_LIMIT = 200
+SUBJECT_KIND = "alert"  # the audit log's subject kind for alerts
 MAX_PAGE = 500
 
 
@@ -186,14 +188,6 @@ class AlertDetail:
     evidence_linked: int  # evidence rows kept for the alert (the alert's event_count may be higher)
     comments: tuple[CommentInfo, ...]  # oldest first: a conversation
     audit_trail: tuple[AuditInfo, ...]  # newest first, at most AUDIT_TRAIL_LIMIT
-
-
-@dataclass(frozen=True, slots=True)
-class AuditFilter:
-    subject_kinds: tuple[str, ...] = ()  # empty: every kind
-    subject_id: str | None = None
-    actor: str | None = None
-    action: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -408,7 +402,9 @@ def get_alert(session: Session, catalog: Catalog, alert_id: int) -> AlertDetail 
         .where(AlertComment.alert_id == alert_id)
         .order_by(AlertComment.id)
     ).all()
-    trail = audit.entries(session, subject_kind=SUBJECT_KIND, subject_id=alert_id, limit=AUDIT_TRAIL_LIMIT)
+    trail = audit.entries(
+        session, AuditFilter(subject_kinds=(SUBJECT_KIND,), subject_id=str(alert_id)), limit=AUDIT_TRAIL_LIMIT
+    )
     return AlertDetail(
         alert=_summary(alert, assignee, catalog),
         rule=rule_info(alert.rule_id),
@@ -425,23 +421,10 @@ def get_alert(session: Session, catalog: Catalog, alert_id: int) -> AlertDetail 
 
 # --- the audit log ------------------------------------------------------------------------------------------
 
-SUBJECT_KIND = "alert"
-
 
 def list_audit(session: Session, where: AuditFilter, *, before: int | None = None, limit: int = 100) -> AuditPage:
     """Audit entries newest first; `before` is the previous page's `next_before` (an entry id)."""
     limit = max(1, min(limit, MAX_PAGE))
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit + 1)
-    if where.subject_kinds:
-        query = query.where(AuditEntry.subject_kind.in_(where.subject_kinds))
-    if where.subject_id is not None:
-        query = query.where(AuditEntry.subject_id == where.subject_id)
-    if where.actor is not None:
-        query = query.where(AuditEntry.actor == where.actor)
-    if where.action is not None:
-        query = query.where(AuditEntry.action == where.action)
-    if before is not None:
-        query = query.where(AuditEntry.id < before)
-    rows: Sequence[AuditEntry] = session.scalars(query).all()
+    rows = audit.entries(session, where, limit=limit + 1, before=before)  # one more: is there a next page?
     page = tuple(AuditInfo.of(entry) for entry in rows[:limit])
     return AuditPage(page, page[-1].id if len(rows) > limit and page else None)

@@ -29,6 +29,7 @@ from collector.alerts.schemas import (
     CommentOut,
     StatusChange,
 )
+from collector.audit import AuditFilter
 from collector.deps import ReaderDep, ReadSessionDep, RuntimeDep, TriagerDep
 from collector.errors import ApiError, ErrorDetail, ErrorResponse
 from collector.routes.query import Time
@@ -255,7 +256,7 @@ def list_audit(
         kinds = (subject_kind,) if subject_kind is not None else _OPEN_KINDS
     else:
         raise ApiError(403, "forbidden", f"entries about {subject_kind} are for admins; readers see alert entries")
-    where = queries.AuditFilter(subject_kinds=kinds, subject_id=subject_id, actor=actor_name, action=action)
+    where = AuditFilter(subject_kinds=kinds, subject_id=subject_id, actor=actor_name, action=action)
     page = queries.list_audit(session, where, before=before, limit=limit)
     return AuditPageOut(
         entries=[AuditEntryOut.model_validate(entry, from_attributes=True) for entry in page.entries],
