@@ -275,61 +275,34 @@
   );
 
   // --- pastes, drops and files ---------------------------------------------------------------------------
-  window.addEventListener(
-    "paste",
-    (event) => {
-      if (!ctx || bypass || !event.clipboardData) return;
-      const files = Array.from(event.clipboardData.files || []);
-      if (files.length) {
-        stop(event);
-        handleFiles(files, () => replayFiles(event.target, files, "paste"));
-        return;
-      }
-      const text = event.clipboardData.getData("text/plain");
-      if (!text) return;
-      const editor = editorFrom(event.target) || pageEditor();
-      const analysis = D.analyse(text);
-      const action = D.decide(ctx, ctx.tool.status, analysis.labels);
-      if (PASS.has(action)) {
-        send({ kind: "paste", text, verdict: { action, user_choice: "none" } });
-        return;
-      }
+  // Pasted and dropped content take the same path: files are held until checked, text is analysed and the policy's
+  // action applied before it reaches the page's editor.
+  function onTransfer(event, data, via) {
+    if (!ctx || bypass || !data) return;
+    const files = Array.from(data.files || []);
+    if (files.length) {
       stop(event);
-      enforce(action, analysis, "paste", text, {
-        proceed: () => insertText(editor, text),
-        redact: () => insertText(editor, D.redact(text)),
-      });
-    },
-    true,
-  );
+      handleFiles(files, () => replayFiles(event.target, files, via));
+      return;
+    }
+    const text = data.getData("text/plain");
+    if (!text) return;
+    const analysis = D.analyse(text);
+    const action = D.decide(ctx, ctx.tool.status, analysis.labels);
+    if (PASS.has(action)) {
+      send({ kind: "paste", text, verdict: { action, user_choice: "none" } });
+      return;
+    }
+    stop(event);
+    const editor = editorFrom(event.target) || pageEditor();
+    enforce(action, analysis, "paste", text, {
+      proceed: () => insertText(editor, text),
+      redact: () => insertText(editor, D.redact(text)),
+    });
+  }
 
-  window.addEventListener(
-    "drop",
-    (event) => {
-      if (!ctx || bypass || !event.dataTransfer) return;
-      const files = Array.from(event.dataTransfer.files || []);
-      if (files.length) {
-        stop(event);
-        handleFiles(files, () => replayFiles(event.target, files, "drop"));
-        return;
-      }
-      const text = event.dataTransfer.getData("text/plain");
-      if (!text) return;
-      const analysis = D.analyse(text);
-      const action = D.decide(ctx, ctx.tool.status, analysis.labels);
-      if (PASS.has(action)) {
-        send({ kind: "paste", text, verdict: { action, user_choice: "none" } });
-        return;
-      }
-      stop(event);
-      const editor = editorFrom(event.target) || pageEditor();
-      enforce(action, analysis, "paste", text, {
-        proceed: () => insertText(editor, text),
-        redact: () => insertText(editor, D.redact(text)),
-      });
-    },
-    true,
-  );
+  window.addEventListener("paste", (event) => onTransfer(event, event.clipboardData, "paste"), true);
+  window.addEventListener("drop", (event) => onTransfer(event, event.dataTransfer, "drop"), true);
 
   window.addEventListener(
     "change",

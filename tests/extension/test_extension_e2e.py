@@ -255,6 +255,28 @@ def test_unsanctioned_claude_blocks_before_the_prompt_leaves(setup: Setup) -> No
     page.close()
 
 
+def test_text_dropped_into_an_unsanctioned_tool_is_blocked_like_a_paste(setup: Setup) -> None:
+    page = setup.open("claude.ai")
+    editor = page.locator("div.ProseMirror")
+    editor.click()
+    # A drag-and-drop of text from another window, as the browser delivers it: a drop event carrying a DataTransfer.
+    page.evaluate(
+        """(text) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            const target = document.querySelector("div.ProseMirror");
+            target.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+        }""",
+        f"Customer file: Mary Major, SSN {SSN}",
+    )
+    setup.flush()
+    pastes = wait_for("the blocked drop in the collector", lambda: setup.events("anthropic-claude", "paste"))
+    assert pastes[0]["detail"]["verdict"]["action"] == "block"
+    assert pastes[0]["detail"]["findings"]["labels"] == ["pii"]
+    assert SSN not in editor.inner_text()
+    page.close()
+
+
 def test_justify_and_continue_records_the_reason(setup: Setup) -> None:
     page = setup.open("chat.deepseek.com")
     page.locator("#chat-input").fill(f"Draft a payment reminder for supplier account {IBAN}, 30 days overdue")
