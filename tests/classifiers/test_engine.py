@@ -51,7 +51,7 @@ CASES = [
     ("Plan a three-day trip to Lisbon in March for two people on a budget.", set()),
     ("How do I rotate an AWS access key safely?", set()),
     ("Summarise the plot of Pride and Prejudice for a 12-year-old.", set()),
-    ("Our office is at 200 Park Avenue; suggest lunch places nearby.", set()),
+    ("Our office is at 200 Park Avenue; suggest lunch places nearby.", {PII}),
 ]
 
 
