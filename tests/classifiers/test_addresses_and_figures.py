@@ -116,6 +116,12 @@ FIGURE_STATEMENTS = [
     "Orders received grew by 18% year-on-year to EUR 540 mn during the quarter.",
     "The value of the frame agreement is about EUR 50 million over four years, Fabrikam said.",
     "EPS grew to 0.31 eur from 0.22 eur, and the board proposes a dividend of EUR 0.15 per share.",
+    "Tailspin Oyj now expects its full-year net sales to fall short of last year's level.",
+    "Northwind's market share in the Nordic region was 18.2 % at the end of March.",
+    "Litware reported a 12-percent profit drop as raw material costs climbed.",
+    "Fabrikam will pay EUR 85 million for the two vessels, to be delivered in 2027.",
+    "Up to 420,000 new shares may be subscribed under the 2025 stock option plan.",
+    "Full-year revenue is estimated to increase by about 8 %, the company said.",
 ]
 
 
@@ -134,6 +140,9 @@ NOT_FIGURES = [
     "Write a short story about a bakery whose sales grew after it opened on Sundays.",
     "The company was founded in 1923 and makes garden tools in Finland.",
     "Summarise the history of the stock exchange in Helsinki in three sentences.",
+    "Estimate the revenue for a lemonade stand that sells 200 cups a day at $1.50 each.",
+    "What is a rights issue and why would a company do one?",
+    "How many shares can I buy if each costs $12 and I have $240?",
 ]
 
 
