@@ -225,6 +225,21 @@ def prompt_like_legal(row: Row) -> bool | None:
     return by_category("legal")(row)
 
 
+# Financial PhraseBank's annotators labelled each sentence by how it might affect the mentioned company's stock
+# price (Malo et al. 2014); `neutral` sentences (company profiles, product news, staff changes) were judged to carry
+# no price-relevant information. The label's definition is about material corporate figures, so one view of the
+# financial task leaves those sentences out, by the source's own annotation.
+FPB_FILE = "financial_phrasebank_allagree.jsonl"
+FPB_NEUTRAL = "fpb_sentiment:neutral"
+
+
+def price_relevant_financial(row: Row) -> bool | None:
+    """The financial task without Financial PhraseBank's `neutral` sentences."""
+    if row.file == FPB_FILE and FPB_NEUTRAL in row.fine:
+        return None
+    return by_category("financial")(row)
+
+
 def by_spans(rule: Callable[[Row], bool]) -> Expectation:
     """Presidio samples by their spans, negatives as negatives, other categories left out."""
 
@@ -256,6 +271,12 @@ TASKS = (
         f"CUAD clauses of at least {PROMPT_LIKE_MIN_WORDS} words and contract excerpts (the corpus README's advice)",
     ),
     Task("financial", "financial", by_category("financial"), "Financial PhraseBank, TAT-QA, ECTSum"),
+    Task(
+        "financial (price-relevant)",
+        "financial",
+        price_relevant_financial,
+        "TAT-QA, ECTSum and the Financial PhraseBank sentences its annotators judged price-relevant",
+    ),
 )
 
 
@@ -692,6 +713,11 @@ def render(
         "issue's definition asks for an identifiable person with data about them.",
         "- **payment_card**: presidio samples with a CREDIT_CARD span are positives; other presidio samples and the "
         "negatives are negatives.",
+        "- **financial (price-relevant)**: Financial PhraseBank's annotators labelled each sentence by how it might "
+        "affect the mentioned company's stock price (the source's `positive`/`negative`/`neutral`, kept in the "
+        "corpus as `fpb_sentiment:*`); its `neutral` sentences (company profiles, product and staff news, 63% of the "
+        "file) are left out here, as the label's definition is about material corporate figures. TAT-QA and ECTSum "
+        "rows and the negatives as in `financial`.",
         "",
         *tasks_table(views),
         "",

@@ -122,6 +122,11 @@ FIGURE_STATEMENTS = [
     "Fabrikam will pay EUR 85 million for the two vessels, to be delivered in 2027.",
     "Up to 420,000 new shares may be subscribed under the 2025 stock option plan.",
     "Full-year revenue is estimated to increase by about 8 %, the company said.",
+    "Adatum has issued a profit warning.",
+    "Net sales for the second quarter were clearly lower than a year earlier in all regions.",
+    "Contoso said its fourth-quarter net profit more than doubled on strong demand.",
+    "Return on capital employed rose by 2.1 percentage points to 14.3 %.",
+    "Litware has raised its net sales growth estimate for 2026 from 10 % to 15 %.",
 ]
 
 
@@ -143,6 +148,9 @@ NOT_FIGURES = [
     "Estimate the revenue for a lemonade stand that sells 200 cups a day at $1.50 each.",
     "What is a rights issue and why would a company do one?",
     "How many shares can I buy if each costs $12 and I have $240?",
+    "My exam grades were lower than expected this term; how should I study differently?",
+    "Temperatures reached a record high in July across southern Europe.",
+    "Explain why a company's profits fall when interest rates rise.",
 ]
 
 

@@ -213,3 +213,14 @@ def test_an_everyday_text_in_two_files_counts_once_in_the_headline() -> None:
     headline = ev.everyday(rows, predictions)
 
     assert (headline.rows, headline.any_label) == (2, 0.5)
+
+
+def test_when_a_phrasebank_sentence_is_neutral_then_the_price_relevant_view_leaves_it_out() -> None:
+    neutral = ev.Row(ev.FPB_FILE, "The company was founded in 1923.", "financial", ("fpb_sentiment:neutral",))
+    polar = ev.Row(ev.FPB_FILE, "Operating profit fell to EUR 3 mn.", "financial", ("fpb_sentiment:negative",))
+    report = ev.Row("tatqa_financial_reports.jsonl", "Revenue | 10 | 12", "financial")
+    everyday = ev.Row("awesome_chatgpt_prompts.jsonl", "Act as a travel guide.", None)
+    assert ev.price_relevant_financial(neutral) is None
+    assert ev.price_relevant_financial(polar) is True
+    assert ev.price_relevant_financial(report) is True
+    assert ev.price_relevant_financial(everyday) is False
