@@ -127,6 +127,11 @@ FIGURE_STATEMENTS = [
     "Contoso said its fourth-quarter net profit more than doubled on strong demand.",
     "Return on capital employed rose by 2.1 percentage points to 14.3 %.",
     "Litware has raised its net sales growth estimate for 2026 from 10 % to 15 %.",
+    "Thanks, operator. Our portfolio is performing well: we delivered strong growth in our commercial segment this "
+    "quarter, our backlog is at a record level, and we are confident in our outlook for the rest of the year as we "
+    "continue to execute on our strategy and return capital to our shareholders.",
+    "Fabrikam has been awarded a contract to supply 40 trams to the city of Tampere.",
+    "Northwind has signed a five-year supply agreement with a German carmaker.",
 ]
 
 
@@ -151,6 +156,12 @@ NOT_FIGURES = [
     "My exam grades were lower than expected this term; how should I study differently?",
     "Temperatures reached a record high in July across southern Europe.",
     "Explain why a company's profits fall when interest rates rise.",
+    "Draft a customer newsletter: our business has grown, our customers are happy and we have new features in our "
+    "pipeline for the next quarter.",
+    "Summarise this for the team: we delivered the migration on time, our customers saw no downtime, and our "
+    "operations team improved the on-call process this quarter.",
+    "Write a short story where a young lawyer has signed a contract with the devil.",
+    "I signed a contract with my landlord last year; can he raise the rent?",
 ]
 
 
