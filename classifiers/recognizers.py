@@ -25,6 +25,12 @@ Span = tuple[int, int, float]
 _Compiled = tuple[regex.Pattern[str], float, int]
 # Below this a match is not worth reporting: a bare nine-digit number without an SSN word near it (0.1) is noise.
 MIN_ENTITY_SCORE = 0.3
+# A Presidio recognizer with a trigger reads only the text around the trigger's matches: this many characters each
+# side, widened to whitespace so no token is cut. Its findings are local (a phone number, an IBAN, an id with its
+# checksum), so the spans are the same as on the whole text, and the phone matcher (eight regions, each scanning the
+# whole text) no longer reads paragraphs of prose around one number.
+PRESIDIO_WINDOW_CHARS = 64
+_WHITESPACE = regex.compile(r"\s")
 
 
 class RecognizerBuildError(ValueError):
@@ -144,7 +150,10 @@ class EntityFinder:
         recognizer = _presidio_recognizer(rule.presidio)
         if self.entity not in recognizer.supported_entities and len(recognizer.supported_entities) != 1:
             raise RecognizerBuildError(f"{rule.presidio} does not find {self.entity}")
-        return lambda text: self._presidio_spans(recognizer, text)
+        if self._trigger is None:
+            return lambda text: self._presidio_spans(recognizer, text)
+        trigger = self._trigger
+        return lambda text: self._presidio_window_spans(recognizer, trigger, text)
 
     def _pattern_spans(self, compiled: list[_Compiled], gates: list[regex.Pattern[str]], text: str) -> Iterator[Span]:
         group = self.rule.group
@@ -166,6 +175,14 @@ class EntityFinder:
         # Pattern recognizers need no NLP artifacts; Presidio's signature asks for them regardless.
         for result in recognizer.analyze(text, entities, None):  # type: ignore[arg-type]
             yield result.start, result.end, result.score
+
+    @classmethod
+    def _presidio_window_spans(
+        cls, recognizer: EntityRecognizer, trigger: regex.Pattern[str], text: str
+    ) -> Iterator[Span]:
+        for start, end in trigger_windows(trigger, text):
+            for found_start, found_end, score in cls._presidio_spans(recognizer, text[start:end]):
+                yield start + found_start, start + found_end, score
 
     def applies_to(self, text: str, lowered: str) -> bool:
         if self._keywords and not any(keyword in lowered for keyword in self._keywords):
@@ -194,3 +211,27 @@ class EntityFinder:
                 continue
             found.append(Entity(self.entity, start, end, score))
         return found
+
+
+def trigger_windows(trigger: regex.Pattern[str], text: str) -> list[tuple[int, int]]:
+    """Merged windows of PRESIDIO_WINDOW_CHARS around each trigger match, widened to whitespace or the text's ends."""
+    windows: list[tuple[int, int]] = []
+    for match in trigger.finditer(text):
+        start = _whitespace_before(text, max(0, match.start() - PRESIDIO_WINDOW_CHARS))
+        end = _whitespace_after(text, min(len(text), match.end() + PRESIDIO_WINDOW_CHARS))
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _whitespace_before(text: str, position: int) -> int:
+    while position > 0 and not text[position - 1].isspace():
+        position -= 1
+    return position
+
+
+def _whitespace_after(text: str, position: int) -> int:
+    found = _WHITESPACE.search(text, position)
+    return len(text) if found is None else found.start()
