@@ -162,6 +162,13 @@ NOT_FIGURES = [
     "operations team improved the on-call process this quarter.",
     "Write a short story where a young lawyer has signed a contract with the devil.",
     "I signed a contract with my landlord last year; can he raise the rent?",
+    "Cover letter: my new protocols resulted in a 56% decrease in final-stage QA defects across the company.",
+    "Story: you proudly show your parents the $148 you made at the stand; $100 of it was theirs, so only $48 is "
+    "real profits, and you spent $20 on lemons.",
+    # `arr` is a variable here, not annual recurring revenue (code pasted into a sentence, no line starts to tell).
+    "Read the code and say if there is a syntax error. def quick_sort(arr): if len(arr) < 2: return arr else: "
+    "pivot = arr[0] less = [i for i in arr[1:] if i <= pivot] greater = [i for i in arr[1:] if i > pivot] "
+    "return quick_sort(less) + [pivot] + quick_sort(greater)",
 ]
 
 
