@@ -144,6 +144,28 @@ def load_corpus(directory: Path) -> list[Row]:
     return rows
 
 
+# The throughput benchmark's prompts (see the corpus README): long mixed prompts built from other parts of the same
+# sources plus invented cards, SSNs and keys, one generator template each. Not labels — a second view of what each
+# kind of prompt is given, including the `phi` and `credentials` templates that no labelled file covers.
+BENCH_FILE = "bench/presidio_bench_prompts_500.jsonl"
+TEMPLATE_ORDER = ("benign", "pii", "phi", "code_secret", "legal", "financial")
+
+
+def load_bench_templates(directory: Path) -> list[Row]:
+    """The benchmark prompts as rows whose `fine` holds the generator template; [] when the file is absent."""
+    path = directory / BENCH_FILE
+    if not path.is_file():
+        return []
+    with path.open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
+    return [Row(BENCH_FILE, str(record["text"]), None, (str(record["kind"]),)) for record in records]
+
+
+def template_shares(rows: Sequence[Row], predictions: Sequence[Prediction]) -> list[FileShares]:
+    shares = label_shares(rows, predictions, group=lambda row: row.fine[0])
+    return sorted(shares, key=lambda item: TEMPLATE_ORDER.index(item.group) if item.group in TEMPLATE_ORDER else 99)
+
+
 def _row(file: str, record: dict[str, Any]) -> Row:
     labels = list(record.get("labels") or [])
     spans = tuple(Span(span["type"], int(span["start"]), int(span["end"])) for span in record.get("spans") or [])
@@ -664,7 +686,14 @@ def classifier_version() -> str:
 
 
 def render(
-    rows: Sequence[Row], views: Sequence[View], command: str, when: datetime, *, ner: bool, version: str = ""
+    rows: Sequence[Row],
+    views: Sequence[View],
+    command: str,
+    when: datetime,
+    *,
+    ner: bool,
+    version: str = "",
+    templates: Sequence[FileShares] = (),
 ) -> str:
     cards = [view.tasks["payment_card"] for view in views]
     weakest = views[-1].clauses.weakest_categories
@@ -778,6 +807,19 @@ def render(
             + ".",
             "",
         ]
+    if templates:
+        parts += [
+            "## A second source: the benchmark prompts by template",
+            "",
+            f"The 500 prompts of `{BENCH_FILE}` (50 to 400 words, built by the corpus's generator from contract text, "
+            "earnings calls, report tables, fake identities and instructions, with invented card numbers, SSNs and "
+            "keys). The template a prompt came from is not an independent label — a `pii` prompt may also hold bank "
+            "details (financial) or a card — but it is the only view of `phi` and `credentials` prompts, and its "
+            "`benign` prompts are long concatenations of instructions, unlike the everyday files.",
+            "",
+            *shares_table(templates),
+            "",
+        ]
     parts += [
         "## Reproduce",
         "",
@@ -842,6 +884,8 @@ def main(argv: Sequence[str] | None = None, classifier: Classifies | None = None
     predictions = classify(classifier, rows, progress=True)
     print(f"classified {len(rows):,} rows in {time.monotonic() - started:.0f} s", file=sys.stderr)
     views = [evaluate(rows, predictions, split) for split in views_for(args.split)]
+    bench_rows = load_bench_templates(args.corpus)
+    templates = template_shares(bench_rows, classify(classifier, bench_rows)) if bench_rows else []
     if args.show_errors:
         print_errors(*select(rows, predictions, args.split), args.show_errors)
     command = " ".join(
@@ -849,12 +893,14 @@ def main(argv: Sequence[str] | None = None, classifier: Classifies | None = None
     )
     when = datetime.now(UTC)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(rows, views, command, when, ner=not args.no_ner), encoding="utf-8")
+    report = render(rows, views, command, when, ner=not args.no_ner, templates=templates)
+    args.out.write_text(report, encoding="utf-8")
     if args.json:
         payload = {
             "date": when.isoformat(timespec="seconds"),
             "command": command,
             "views": [v.as_dict() for v in views],
+            "templates": [asdict(item) for item in templates],
         }
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     _print_summary(views)

@@ -224,3 +224,29 @@ def test_when_a_phrasebank_sentence_is_neutral_then_the_price_relevant_view_leav
     assert ev.price_relevant_financial(polar) is True
     assert ev.price_relevant_financial(report) is True
     assert ev.price_relevant_financial(everyday) is False
+
+
+def test_when_the_benchmark_prompts_are_there_then_the_report_shows_labels_per_template(tmp_path: Path) -> None:
+    corpus = write_corpus(tmp_path / "prompts")
+    bench = corpus / ev.BENCH_FILE
+    bench.parent.mkdir(parents=True)
+    invented = [
+        {"id": 1, "kind": "benign", "text": "Write a haiku about autumn leaves."},
+        {"id": 2, "kind": "financial", "text": "Draft: revenue rose to 12 million this quarter."},
+        {"id": 3, "kind": "financial", "text": "Summarise the meeting notes for the team."},
+    ]
+    bench.write_text("".join(json.dumps(row) + "\n" for row in invented), encoding="utf-8")
+    out, figures = tmp_path / "report.md", tmp_path / "figures.json"
+
+    status = ev.main(
+        ["--corpus", str(corpus), "--out", str(out), "--json", str(figures), "--split", "all"],
+        classifier=KeywordClassifier(),
+    )
+
+    assert status == 0
+    assert "## A second source: the benchmark prompts by template" in out.read_text(encoding="utf-8")
+    templates = {item["group"]: item for item in json.loads(figures.read_text(encoding="utf-8"))["templates"]}
+    assert templates["benign"]["rows"] == 1
+    assert templates["benign"]["any_label"] == 0.0
+    assert templates["financial"]["rows"] == 2
+    assert templates["financial"]["labels"]["financial"] == 0.5
