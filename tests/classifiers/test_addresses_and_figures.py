@@ -132,6 +132,8 @@ FIGURE_STATEMENTS = [
     "continue to execute on our strategy and return capital to our shareholders.",
     "Fabrikam has been awarded a contract to supply 40 trams to the city of Tampere.",
     "Northwind has signed a five-year supply agreement with a German carmaker.",
+    "Tailspin has agreed to acquire Wingtip Toys, the two boards said on Monday.",
+    "Contoso will lay off 350 workers at its Tampere plant by the end of March.",
 ]
 
 
@@ -162,6 +164,8 @@ NOT_FIGURES = [
     "operations team improved the on-call process this quarter.",
     "Write a short story where a young lawyer has signed a contract with the devil.",
     "I signed a contract with my landlord last year; can he raise the rent?",
+    "I plan to buy a new laptop and sell my old one; which should I choose?",
+    "Write a fable about the merger of two kingdoms and a takeover bid by a greedy fox.",
     "Cover letter: my new protocols resulted in a 56% decrease in final-stage QA defects across the company.",
     "Story: you proudly show your parents the $148 you made at the stand; $100 of it was theirs, so only $48 is "
     "real profits, and you spent $20 on lemons.",
