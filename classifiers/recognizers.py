@@ -31,6 +31,7 @@ MIN_ENTITY_SCORE = 0.3
 # whole text) no longer reads paragraphs of prose around one number.
 PRESIDIO_WINDOW_CHARS = 64
 _WHITESPACE = regex.compile(r"\s")
+_LAST_WHITESPACE = regex.compile(r"\s", flags=regex.REVERSE)
 
 
 class RecognizerBuildError(ValueError):
@@ -214,24 +215,32 @@ class EntityFinder:
 
 
 def trigger_windows(trigger: regex.Pattern[str], text: str) -> list[tuple[int, int]]:
-    """Merged windows of PRESIDIO_WINDOW_CHARS around each trigger match, widened to whitespace or the text's ends."""
+    """Merged windows of PRESIDIO_WINDOW_CHARS around each trigger match, widened to whitespace or the text's ends.
+
+    Widening looks at most PRESIDIO_WINDOW_CHARS further, so text without whitespace (minified JSON, a run of
+    digits) costs one bounded search per window, and a match that falls inside the last window costs none."""
     windows: list[tuple[int, int]] = []
     for match in trigger.finditer(text):
-        start = _whitespace_before(text, max(0, match.start() - PRESIDIO_WINDOW_CHARS))
-        end = _whitespace_after(text, min(len(text), match.end() + PRESIDIO_WINDOW_CHARS))
+        start = max(0, match.start() - PRESIDIO_WINDOW_CHARS)
+        end = min(len(text), match.end() + PRESIDIO_WINDOW_CHARS)
         if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], end))
-        else:
-            windows.append((start, end))
+            if end > windows[-1][1]:
+                windows[-1] = (windows[-1][0], _widen_end(text, end))
+            continue
+        windows.append((_widen_start(text, start), _widen_end(text, end)))
     return windows
 
 
-def _whitespace_before(text: str, position: int) -> int:
-    while position > 0 and not text[position - 1].isspace():
-        position -= 1
-    return position
+def _widen_start(text: str, position: int) -> int:
+    floor = max(0, position - PRESIDIO_WINDOW_CHARS)
+    found = _LAST_WHITESPACE.search(text, floor, position)
+    if found is not None:
+        return found.end()
+    return floor
 
 
-def _whitespace_after(text: str, position: int) -> int:
-    found = _WHITESPACE.search(text, position)
-    return len(text) if found is None else found.start()
+def _widen_end(text: str, position: int) -> int:
+    found = _WHITESPACE.search(text, position, min(len(text), position + PRESIDIO_WINDOW_CHARS))
+    if found is not None:
+        return found.start()
+    return min(len(text), position + PRESIDIO_WINDOW_CHARS)

@@ -75,6 +75,22 @@ def test_when_only_a_street_and_number_appear_then_it_is_pii_with_a_lower_score_
     assert result.scores[PII] < pattern_classifier.classify("Calle Mayor 5, 28013 Madrid").scores[PII]
 
 
+# A year or a count before capitalised words and a street word: not a house number.
+NOT_HOUSE_NUMBERS = [
+    "Write a 500-word essay about the 1989 Tiananmen Square protests.",
+    "Name the 9 Supreme Court justices and the presidents who appointed them.",
+    "Should I buy a 2 TB Hard Drive or a 1 TB SSD?",
+    "In 2015 Apple Park Way opened to the first employees.",
+]
+
+
+@pytest.mark.parametrize("text", NOT_HOUSE_NUMBERS, ids=[t[:30] for t in NOT_HOUSE_NUMBERS])
+def test_when_a_year_or_count_precedes_a_street_word_then_it_is_not_pii(
+    pattern_classifier: Classifier, text: str
+) -> None:
+    assert PII not in pattern_classifier.classify(text).labels
+
+
 NOT_ADDRESSES = [
     "Visit the Eiffel Tower on the Champ de Mars in Paris.",
     "I ate 123 apples on the way home.",
@@ -117,7 +133,7 @@ FIGURE_STATEMENTS = [
     "The value of the frame agreement is about EUR 50 million over four years, Fabrikam said.",
     "EPS grew to 0.31 eur from 0.22 eur, and the board proposes a dividend of EUR 0.15 per share.",
     "Tailspin Oyj now expects its full-year net sales to fall short of last year's level.",
-    "Northwind's market share in the Nordic region was 18.2 % at the end of March.",
+    "Northwind's market share in the Nordic region rose to 18.2 % in the first quarter.",
     "Litware reported a 12-percent profit drop as raw material costs climbed.",
     "Fabrikam will pay EUR 85 million for the two vessels, to be delivered in 2027.",
     "Up to 420,000 new shares may be subscribed under the 2025 stock option plan.",
@@ -130,10 +146,10 @@ FIGURE_STATEMENTS = [
     "Thanks, operator. Our portfolio is performing well: we delivered strong growth in our commercial segment this "
     "quarter, our backlog is at a record level, and we are confident in our outlook for the rest of the year as we "
     "continue to execute on our strategy and return capital to our shareholders.",
-    "Fabrikam has been awarded a contract to supply 40 trams to the city of Tampere.",
-    "Northwind has signed a five-year supply agreement with a German carmaker.",
+    "Fabrikam Oyj has been awarded a contract to supply 40 trams to the city of Tampere.",
+    "Northwind Corp has signed a five-year supply agreement with a German carmaker.",
     "Tailspin has agreed to acquire Wingtip Toys, the two boards said on Monday.",
-    "Contoso will lay off 350 workers at its Tampere plant by the end of March.",
+    "Contoso Ltd will lay off 350 workers at its Tampere plant by the end of March.",
 ]
 
 
@@ -166,6 +182,11 @@ NOT_FIGURES = [
     "I signed a contract with my landlord last year; can he raise the rent?",
     "I plan to buy a new laptop and sell my old one; which should I choose?",
     "Write a fable about the merger of two kingdoms and a takeover bid by a greedy fox.",
+    "Thanks, we have received two orders from you and will ship them tomorrow.",
+    "My team has won three contracts for the science fair judges.",
+    "We need to cut 10 people from our wedding guest list.",
+    "Write a report on the acquisition of Florida by the United States.",
+    "In my class, sales tax is 8% and the shirt costs $20. Write a worksheet for the students.",
     "Cover letter: my new protocols resulted in a 56% decrease in final-stage QA defects across the company.",
     "Story: you proudly show your parents the $148 you made at the stand; $100 of it was theirs, so only $48 is "
     "real profits, and you spent $20 on lemons.",

@@ -18,11 +18,11 @@ def pattern_classifier() -> Classifier:
 # Invented clauses, one obligation each: what a reviewer pastes to ask "is this fair?".
 SINGLE_CLAUSES = [
     "The Distributor shall not sell any competing product in the Territory during the Term.",
-    "Licensee undertakes to order at least 5,000 units of the Product in each calendar year.",
+    "Licensee undertakes to order at least 5,000 units of the Product in each calendar year of this Agreement.",
     "In no event will the Supplier be liable for indirect or consequential damages.",
     "This Agreement is to be construed according to the laws of the State of Oregon.",
     "You agree not to solicit any employee of the Franchisor for twelve months after termination.",
-    "Sponsor shall have the right to use the Venue marks in its advertising during the Season.",
+    "Sponsor shall have the right to use the Venue marks in its advertising, subject to prior written approval.",
 ]
 
 
@@ -36,6 +36,10 @@ NOT_CLAUSES = [
     "exceed 200 words. Do not revise earlier outputs.",
     "You are a helpful tutor. The student must not be given the answer directly; you may not skip steps.",
     "What does 'shall' mean in a contract, and is it stronger than 'will'?",
+    # Requirements are written like obligations, with a capitalised actor; one "shall" and a "may" are not a contract.
+    "Write tests for a login page: The system shall lock the account after five failed attempts. The User may "
+    "reset the password by e-mail.",
+    "Debate prompt: Do you agree that homework should be banned? Students will argue both sides.",
 ]
 
 
