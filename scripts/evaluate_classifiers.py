@@ -744,7 +744,7 @@ def render(
         "negatives are negatives.",
         "- **financial (price-relevant)**: Financial PhraseBank's annotators labelled each sentence by how it might "
         "affect the mentioned company's stock price (the source's `positive`/`negative`/`neutral`, kept in the "
-        "corpus as `fpb_sentiment:*`); its `neutral` sentences (company profiles, product and staff news, 63% of the "
+        "corpus as `fpb_sentiment:*`); its `neutral` sentences (company profiles, product and staff news, 61% of the "
         "file) are left out here, as the label's definition is about material corporate figures. TAT-QA and ECTSum "
         "rows and the negatives as in `financial`.",
         "",
