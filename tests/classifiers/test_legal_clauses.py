@@ -23,6 +23,7 @@ SINGLE_CLAUSES = [
     "This Agreement is to be construed according to the laws of the State of Oregon.",
     "You agree not to solicit any employee of the Franchisor for twelve months after termination.",
     "Sponsor shall have the right to use the Venue marks in its advertising, subject to prior written approval.",
+    "The Tenant shall keep the premises clean and the Landlord shall repair the roof within ten days.",
 ]
 
 
