@@ -815,7 +815,9 @@ def render(
             "earnings calls, report tables, fake identities and instructions, with invented card numbers, SSNs and "
             "keys). The template a prompt came from is not an independent label — a `pii` prompt may also hold bank "
             "details (financial) or a card — but it is the only view of `phi` and `credentials` prompts, and its "
-            "`benign` prompts are long concatenations of instructions, unlike the everyday files.",
+            "`benign` prompts are long concatenations of instructions, unlike the everyday files. Financial rules were "
+            "corrected after reading what the `benign` prompts were given (a variable `arr` read as ARR), so that row "
+            "is not a blind figure.",
             "",
             *shares_table(templates),
             "",
