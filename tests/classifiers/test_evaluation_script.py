@@ -1,4 +1,5 @@
-"""`scripts/evaluate_classifiers.py`: its metrics on a tiny invented corpus, and its exit when the corpus is absent."""
+"""`scripts/evaluate_classifiers.py` and its modules: the metrics on a tiny invented corpus, and the exit when the
+corpus is absent."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT_ROOT / "scripts"))
 
-import evaluate_classifiers as ev  # noqa: E402
+import classifier_evaluation as ev  # noqa: E402
+import evaluate_classifiers as cli  # noqa: E402
 
 EMAIL_TEXT = "Please forward the invoice to quentin.ozark@example.net before Friday."
 EMAIL_START = EMAIL_TEXT.index("quentin")
@@ -180,7 +182,7 @@ def test_when_the_corpus_is_missing_then_it_says_so_and_exits_2(
 ) -> None:
     out = tmp_path / "report.md"
 
-    status = ev.main(["--corpus", str(tmp_path / "absent"), "--out", str(out)], classifier=KeywordClassifier())
+    status = cli.main(["--corpus", str(tmp_path / "absent"), "--out", str(out)], classifier=KeywordClassifier())
 
     assert status == 2
     assert "corpus is not at" in capsys.readouterr().err
@@ -191,7 +193,9 @@ def test_the_report_carries_figures_and_no_corpus_text(tmp_path: Path) -> None:
     corpus = write_corpus(tmp_path / "prompts")
     out, figures = tmp_path / "report.md", tmp_path / "figures.json"
 
-    status = ev.main(["--corpus", str(corpus), "--out", str(out), "--json", str(figures), "--split", "all", "--no-ner"])
+    status = cli.main(
+        ["--corpus", str(corpus), "--out", str(out), "--json", str(figures), "--split", "all", "--no-ner"]
+    )
 
     report = out.read_text(encoding="utf-8")
     assert status == 0
@@ -238,7 +242,7 @@ def test_when_the_benchmark_prompts_are_there_then_the_report_shows_labels_per_t
     bench.write_text("".join(json.dumps(row) + "\n" for row in invented), encoding="utf-8")
     out, figures = tmp_path / "report.md", tmp_path / "figures.json"
 
-    status = ev.main(
+    status = cli.main(
         ["--corpus", str(corpus), "--out", str(out), "--json", str(figures), "--split", "all"],
         classifier=KeywordClassifier(),
     )
