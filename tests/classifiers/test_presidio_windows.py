@@ -49,3 +49,13 @@ def test_when_trigger_matches_are_close_then_their_windows_merge_and_end_on_whit
 
 def test_when_the_trigger_is_absent_then_no_window_is_read() -> None:
     assert trigger_windows(regex.compile(r"\d{8}"), PROSE) == []
+
+
+def test_when_a_number_lies_far_from_every_trigger_match_then_the_window_does_not_read_it() -> None:
+    # The windows are what the recognizer reads: with a trigger for bracketed area codes only, the dashed number
+    # three hundred characters on is outside every window (the whole text would give both).
+    text = "Call (415) 555-0198 today. " + PROSE + "Fax 212-555-0101"
+    windowed = _phone_finder(r"\(\d{3}\)").find(text, text.lower())
+    whole = _phone_finder(None).find(text, text.lower())
+    assert [text[e.start : e.end] for e in windowed] == ["(415) 555-0198"]
+    assert len(whole) == 2
